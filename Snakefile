@@ -1,0 +1,213 @@
+"""bloomtune: which hyperparameter optimiser tunes the CNN best, for a given budget?
+
+Stages and commands match dvc.yaml exactly (tests/test_dag.py checks it)."""
+
+import os
+import shlex
+
+from bloomtune.params import (
+    ParamsError,
+    check_params,
+    load_params,
+    stage_params,
+    stage_sections,
+)
+
+
+configfile: "params.yaml"
+
+
+# Snakemake merges --configfile overlays over params.yaml; the scripts merge the same files in the
+# same order, so every job runs with exactly the config Snakemake tracks.
+PARAMS_FILES = ["params.yaml", *(os.path.relpath(p) for p in workflow.overwrite_configfiles)]
+try:
+    check_params(config)
+    if load_params(PARAMS_FILES) != config:
+        raise ParamsError("config: values given with --config are not seen by the stage scripts; "
+                          "put them in an overlay file and pass --configfile")
+except ParamsError as exc:
+    raise WorkflowError(f"params: {exc}") from None
+
+PARAMS = " ".join(shlex.quote(str(p)) for p in PARAMS_FILES)
+TUNERS = list(config["tuners"])
+CODE = {
+    "download": ["scripts/download.py", "bloomtune/download.py", "bloomtune/synthetic.py"],
+    "standardise": ["scripts/standardise.py", "bloomtune/standardise.py", "bloomtune/oxford.py"],
+    "tune": [
+        "scripts/tune.py",
+        "bloomtune/tuning.py",
+        "bloomtune/tuners_optuna.py",
+        "bloomtune/tuners_keras.py",
+        "bloomtune/ledger.py",
+        "bloomtune/model.py",
+        "bloomtune/search_space.py",
+    ],
+    "best_epoch": ["scripts/best_epoch.py", "bloomtune/training.py", "bloomtune/model.py"],
+    "retrain": ["scripts/retrain.py", "bloomtune/training.py", "bloomtune/model.py"],
+    "evaluate": ["scripts/evaluate.py", "bloomtune/evaluation.py"],
+    "report": ["scripts/report.py", "bloomtune/report.py"],
+}
+
+
+wildcard_constraints:
+    tuner="|".join(TUNERS),
+
+
+def tracked(stage):
+    """The params sections a stage reads, as Snakemake rule params (a change reruns the job)."""
+    return lambda wildcards: stage_params(config, stage, wildcards.get("tuner"))
+
+
+def final_outputs():
+    return [
+        "results/report/report.html",
+        "results/report/report.md",
+        "results/report/summary.csv",
+    ]
+
+
+rule all:
+    input:
+        final_outputs(),
+
+
+rule download:
+    input:
+        CODE["download"],
+    output:
+        directory("data/raw"),
+    params:
+        tracked=tracked("download"),
+    log:
+        "results/logs/download.log",
+    benchmark:
+        "results/benchmarks/download.tsv"
+    shell:
+        "python scripts/download.py --params {PARAMS} --out data/raw --log {log}"
+
+
+rule standardise:
+    input:
+        CODE["standardise"],
+        raw="data/raw",
+    output:
+        directory("data/standardised"),
+    params:
+        tracked=tracked("standardise"),
+    threads: workflow.cores
+    log:
+        "results/logs/standardise.log",
+    benchmark:
+        "results/benchmarks/standardise.tsv"
+    shell:
+        "python scripts/standardise.py --params {PARAMS} --raw data/raw "
+        "--out data/standardised --log {log}"
+
+
+# Training jobs take every core: they then run one at a time, so each tuner's time is measured
+# on the same idle machine.
+rule tune:
+    input:
+        CODE["tune"],
+        data="data/standardised",
+    output:
+        trials="results/tuning/{tuner}/trials.csv",
+        best="results/tuning/{tuner}/best.json",
+    params:
+        tracked=tracked("tune"),
+    threads: workflow.cores
+    log:
+        "results/logs/tune/{tuner}.log",
+    benchmark:
+        "results/benchmarks/tune/{tuner}.tsv"
+    shell:
+        "python scripts/tune.py --params {PARAMS} --tuner {wildcards.tuner} "
+        "--data data/standardised --out results/tuning/{wildcards.tuner} "
+        "--state results/state/{wildcards.tuner} --log {log}"
+
+
+rule best_epoch:
+    input:
+        CODE["best_epoch"],
+        data="data/standardised",
+        best="results/tuning/{tuner}/best.json",
+    output:
+        history="results/best_epoch/{tuner}/history.csv",
+        chosen="results/best_epoch/{tuner}/best_epoch.json",
+    params:
+        tracked=tracked("best_epoch"),
+    threads: workflow.cores
+    log:
+        "results/logs/best_epoch/{tuner}.log",
+    benchmark:
+        "results/benchmarks/best_epoch/{tuner}.tsv"
+    shell:
+        "python scripts/best_epoch.py --params {PARAMS} --tuner {wildcards.tuner} "
+        "--best results/tuning/{wildcards.tuner}/best.json --data data/standardised "
+        "--out results/best_epoch/{wildcards.tuner} --log {log}"
+
+
+rule retrain:
+    input:
+        CODE["retrain"],
+        data="data/standardised",
+        chosen="results/best_epoch/{tuner}/best_epoch.json",
+    output:
+        model="results/models/{tuner}.keras",
+        record="results/retrain/{tuner}.json",
+    params:
+        tracked=tracked("retrain"),
+    threads: workflow.cores
+    log:
+        "results/logs/retrain/{tuner}.log",
+    benchmark:
+        "results/benchmarks/retrain/{tuner}.tsv"
+    shell:
+        "python scripts/retrain.py --params {PARAMS} --tuner {wildcards.tuner} "
+        "--best-epoch results/best_epoch/{wildcards.tuner}/best_epoch.json "
+        "--data data/standardised --model results/models/{wildcards.tuner}.keras "
+        "--out results/retrain/{wildcards.tuner}.json --log {log}"
+
+
+rule evaluate:
+    input:
+        CODE["evaluate"],
+        data="data/standardised",
+        model="results/models/{tuner}.keras",
+        best="results/tuning/{tuner}/best.json",
+        chosen="results/best_epoch/{tuner}/best_epoch.json",
+        record="results/retrain/{tuner}.json",
+    output:
+        "results/metrics/{tuner}.json",
+    params:
+        tracked=tracked("evaluate"),
+    threads: workflow.cores
+    log:
+        "results/logs/evaluate/{tuner}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{tuner}.tsv"
+    shell:
+        "python scripts/evaluate.py --params {PARAMS} --tuner {wildcards.tuner} "
+        "--model results/models/{wildcards.tuner}.keras --data data/standardised "
+        "--best results/tuning/{wildcards.tuner}/best.json "
+        "--best-epoch results/best_epoch/{wildcards.tuner}/best_epoch.json "
+        "--retrained results/retrain/{wildcards.tuner}.json "
+        "--out results/metrics/{wildcards.tuner}.json --log {log}"
+
+
+rule report:
+    input:
+        CODE["report"],
+        metrics=expand("results/metrics/{tuner}.json", tuner=TUNERS),
+        tuning=expand("results/tuning/{tuner}/best.json", tuner=TUNERS),
+    output:
+        final_outputs(),
+    params:
+        tracked=tracked("report"),
+    log:
+        "results/logs/report.log",
+    benchmark:
+        "results/benchmarks/report.tsv"
+    shell:
+        "python scripts/report.py --params {PARAMS} --tuning results/tuning "
+        "--metrics results/metrics --out results/report --log {log}"

@@ -1,0 +1,160 @@
+"""Fetch the raw data set into data/raw: verified, resumable, atomic downloads and safe extraction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from bloomtune import synthetic
+from bloomtune.runtime import atomic_path, write_json
+
+log = logging.getLogger(__name__)
+
+ARCHIVE = "102flowers.tgz"
+METADATA = ("imagelabels.mat", "setid.mat")
+CHUNK = 1 << 20
+
+
+class DownloadError(RuntimeError):
+    """A file could not be fetched or verified; the message is one line naming the URL."""
+
+
+def md5sum(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _hint(url: str) -> str:
+    return (
+        f"cannot download {url}; offline? run the synthetic demo (--configfile config/demo.yaml) "
+        "or point data.oxford102.base_url at a mirror"
+    )
+
+
+def fetch(url: str, dest: Path, md5: str | None, *, retries: int = 4, timeout: float = 30) -> None:
+    """Download url to dest, resuming a partial dest.part with HTTP Range, retrying with backoff,
+    and renaming into place only once the md5 matches. A verified dest is not fetched again."""
+    if dest.exists() and (md5 is None or md5sum(dest) == md5):
+        log.info("%s: already present and verified", dest.name)
+        return
+    if md5 is None:
+        log.warning("%s: no md5 in params (data.oxford102.md5), the file is not verified", dest.name)
+    part = dest.with_name(dest.name + ".part")
+    for attempt in range(retries + 1):
+        try:
+            _fetch_once(url, part, timeout)
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416:  # the part is already complete
+                break
+            if exc.code < 500 or attempt == retries:
+                part.unlink(missing_ok=True)
+                raise DownloadError(f"{_hint(url)} (HTTP {exc.code})") from None
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            if attempt == retries:
+                reason = getattr(exc, "reason", exc)
+                raise DownloadError(f"{_hint(url)} ({reason})") from None
+        wait = min(2**attempt, 30) * 0.5
+        log.warning("%s: interrupted, retrying in %.1f s (%d/%d)", url, wait, attempt + 1, retries)
+        time.sleep(wait)
+    if md5 is not None:
+        actual = md5sum(part)
+        if actual != md5:
+            part.unlink(missing_ok=True)
+            raise DownloadError(
+                f"{url}: md5 {actual} does not match data.oxford102.md5 {md5}; nothing was kept"
+            )
+    os.replace(part, dest)
+
+
+def _fetch_once(url: str, part: Path, timeout: float) -> None:
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        resumed = response.status == 206
+        total = response.headers.get("Content-Length")
+        total = int(total) + (have if resumed else 0) if total else None
+        mode = "ab" if resumed else "wb"
+        done = have if resumed else 0
+        last = time.monotonic()
+        with open(part, mode) as fh:
+            for block in iter(lambda: response.read(CHUNK), b""):
+                fh.write(block)
+                done += len(block)
+                if time.monotonic() - last > 2:
+                    last = time.monotonic()
+                    log.info("%s: %s", part.name[:-5], _progress(done, total))
+        if total is not None and done < total:
+            raise OSError(f"connection closed after {done} of {total} bytes")
+    log.info("%s: %s", part.name[:-5], _progress(done, total))
+
+
+def _progress(done: int, total: int | None) -> str:
+    if not total:
+        return f"{done / 1e6:.1f} MB"
+    width = 30
+    filled = int(width * done / total)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done / 1e6:.1f}/{total / 1e6:.1f} MB"
+
+
+def check_member(member: tarfile.TarInfo) -> None:
+    """Refuse anything that could write outside the target or is not a plain file or folder."""
+    name = member.name
+    if name.startswith(("/", "\\")) or os.path.isabs(name) or ".." in Path(name).parts:
+        raise DownloadError(f"{ARCHIVE}: refusing unsafe member path {name!r}")
+    if not (member.isfile() or member.isdir()):
+        raise DownloadError(f"{ARCHIVE}: refusing link or special file {name!r}")
+
+
+def safe_extract(archive: Path, dest: Path) -> None:
+    """Extract into a temporary folder next to dest and move it into place when complete."""
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        for member in members:
+            check_member(member)
+        with atomic_path(dest, directory=True) as tmp:
+            tar.extractall(tmp, members=members, filter="data")
+
+
+def download_oxford(settings: dict, raw: Path) -> None:
+    base = settings["base_url"].rstrip("/") + "/"
+    md5 = settings["md5"]
+    downloads = raw.parent / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    for name in (ARCHIVE, *METADATA):
+        fetch(base + name, downloads / name, md5.get(name))
+    with atomic_path(raw, directory=True) as tmp:
+        safe_extract(downloads / ARCHIVE, tmp / "jpg_tmp")
+        extracted = tmp / "jpg_tmp" / "jpg"
+        if not extracted.is_dir():
+            raise DownloadError(f"{ARCHIVE}: no jpg/ folder inside the archive")
+        os.replace(extracted, tmp / "jpg")
+        shutil.rmtree(tmp / "jpg_tmp")
+        for name in METADATA:
+            shutil.copyfile(downloads / name, tmp / name)
+        write_json(tmp / "source.json", {"source": "oxford102", "base_url": base, "md5": md5})
+
+
+def download(data: dict, seed: int, raw: Path) -> None:
+    """Put the data set named by data.source into raw (replacing it only once complete)."""
+    source = data["source"]
+    if source == "synthetic":
+        settings = data["synthetic"]
+        with atomic_path(raw, directory=True) as tmp:
+            n = synthetic.write_synthetic(tmp, seed=seed, **settings)
+            write_json(tmp / "source.json", {"source": "synthetic", **settings, "seed": seed})
+        log.info("synthetic: %d images in %d classes written to %s", n, settings["n_classes"], raw)
+    elif source == "oxford102":
+        download_oxford(data["oxford102"], raw)
+    else:
+        raise NotImplementedError(f"data.source: {source!r} is not supported yet")

@@ -1,0 +1,198 @@
+"""The common trial ledger: one row per trial, the same columns for every tuner."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import pandas as pd
+
+OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}
+STATUSES = ("complete", "pruned", "failed")
+
+
+def ledger_columns(hp_names: list[str]) -> list[str]:
+    return [
+        "tuner",
+        "trial",
+        "status",
+        *hp_names,
+        "score",
+        "val_accuracy",
+        "val_loss",
+        "best_epoch",
+        "epochs_run",
+        "start_time",
+        "end_time",
+        "wall_s",
+        "cpu_s",
+        "failure_reason",
+    ]
+
+
+def best_epoch_of(history: list[dict], objective: str) -> dict | None:
+    """The epoch record where the objective peaks (earliest on ties), or None if there is none."""
+    scored = [h for h in history if h.get(objective) is not None and math.isfinite(h[objective])]
+    if not scored:
+        return None
+    sign = 1 if OBJECTIVES[objective] == "max" else -1
+    return max(scored, key=lambda h: (sign * h[objective], -h["epoch"]))
+
+
+def is_better(score: float, best: float | None, objective: str) -> bool:
+    if best is None:
+        return True
+    return score > best if OBJECTIVES[objective] == "max" else score < best
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class TrialRecorder(keras.callbacks.Callback):
+    """Records every trial of one search into an append-only journal (JSON lines).
+
+    Used as a Keras callback for per-epoch values; the same instance serves every trial, so it
+    refuses Keras Tuner's deep copy. The journal survives a crash: rows already written are kept."""
+
+    def __init__(self, tuner: str, objective: str, hp_names: list[str], journal: Path, log):
+        super().__init__()
+        self.tuner, self.objective, self.hp_names = tuner, objective, hp_names
+        self.journal, self.log = Path(journal), log
+        self.total_trials: int | None = None
+        self.current: dict | None = None
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def rows(self) -> list[dict]:
+        if not self.journal.exists():
+            return []
+        with open(self.journal) as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+
+    def recorded_trials(self) -> set[int]:
+        return {row["trial"] for row in self.rows()}
+
+    def begin(self, trial: int, hp: dict) -> None:
+        self.current = {
+            "trial": int(trial),
+            "hp": {k: hp.get(k) for k in self.hp_names},
+            "history": [],
+            "start_time": _now(),
+            "wall0": time.perf_counter(),
+            "cpu0": time.process_time(),
+        }
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.current is None:
+            return
+        logs = logs or {}
+        self.current["history"].append(
+            {
+                "epoch": epoch + 1,
+                "val_accuracy": _float(logs.get("val_accuracy")),
+                "val_loss": _float(logs.get("val_loss")),
+                "loss": _float(logs.get("loss")),
+            }
+        )
+
+    @property
+    def current_history(self) -> list[dict]:
+        return self.current["history"] if self.current else []
+
+    def end(self, status: str, reason: str = "") -> dict:
+        """Close the current trial with its status and append its ledger row."""
+        cur, self.current = self.current, None
+        best = best_epoch_of(cur["history"], self.objective)
+        losses = [h["loss"] for h in cur["history"]]
+        if status == "complete" and (best is None or any(x is not None and not math.isfinite(x)
+                                                         for x in losses)):
+            status, reason = "failed", reason or "NaN or infinite loss"
+        row = {
+            "tuner": self.tuner,
+            "trial": cur["trial"],
+            "status": status,
+            **cur["hp"],
+            "score": best[self.objective] if best and status != "failed" else None,
+            "val_accuracy": best["val_accuracy"] if best else None,
+            "val_loss": best["val_loss"] if best else None,
+            "best_epoch": best["epoch"] if best else None,
+            "epochs_run": len(cur["history"]),
+            "start_time": cur["start_time"],
+            "end_time": _now(),
+            "wall_s": round(time.perf_counter() - cur["wall0"], 3),
+            "cpu_s": round(time.process_time() - cur["cpu0"], 3),
+            "failure_reason": " ".join(reason.split())[:300] if status == "failed" else "",
+        }
+        self.append(row)
+        return row
+
+    def append(self, row: dict) -> None:
+        self.journal.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.journal, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._progress(row)
+
+    def _progress(self, row: dict) -> None:
+        rows = self.rows()
+        scores = [r["score"] for r in rows if r["score"] is not None]
+        best = None
+        for s in scores:
+            best = s if is_better(s, best, self.objective) else best
+        elapsed = sum(r["wall_s"] for r in rows)
+        score = "-" if row["score"] is None else f"{row['score']:.4f}"
+        best_text = "-" if best is None else f"{best:.4f}"
+        total = self.total_trials or "?"
+        reason = f" ({row['failure_reason']})" if row["failure_reason"] else ""
+        self.log.info(
+            "%s trial %d/%s %s%s score %s best %s epochs %d elapsed %s",
+            self.tuner,
+            len(rows),
+            total,
+            row["status"],
+            reason,
+            score,
+            best_text,
+            row["epochs_run"],
+            _clock(elapsed),
+        )
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def ledger_frame(rows: list[dict], hp_names: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=ledger_columns(hp_names))
+    return frame.sort_values("trial", kind="stable").reset_index(drop=True)
+
+
+def summarise(rows: list[dict], objective: str) -> dict:
+    """Best trial and totals of a search, from its ledger rows."""
+    best = None
+    for row in rows:
+        if row["status"] != "failed" and row["score"] is not None:
+            if best is None or is_better(row["score"], best["score"], objective):
+                best = row
+    totals = {
+        "trials": len(rows),
+        **{status: sum(r["status"] == status for r in rows) for status in STATUSES},
+        "epochs_consumed": sum(r["epochs_run"] for r in rows),
+        "wall_s": round(sum(r["wall_s"] for r in rows), 3),
+        "cpu_s": round(sum(r["cpu_s"] for r in rows), 3),
+    }
+    return {"best": best, "totals": totals}

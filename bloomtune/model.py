@@ -1,0 +1,71 @@
+"""The one CNN every tuner tunes, built from a plain dict of hyperparameters."""
+
+from __future__ import annotations
+
+DEFAULTS = {
+    "filters": 64,
+    "kernel_size": 3,
+    "strides": 1,
+    "activation": "relu",
+    "learning_rate": 1e-4,
+}
+
+
+class ModelTooLargeError(ValueError):
+    """The hyperparameters give a model over the parameter limit."""
+
+
+def conv_output_size(image_size: int, kernel_size: int, strides: int) -> int:
+    """Side of Conv2D's output with 'valid' padding."""
+    return (image_size - kernel_size) // strides + 1
+
+
+def count_params(hp: dict, image_size: int, n_classes: int) -> int:
+    """Exact trainable parameter count of build_model(hp), computed without building it."""
+    hp = {**DEFAULTS, **hp}
+    side = conv_output_size(image_size, hp["kernel_size"], hp["strides"])
+    if side < 1:
+        return 0
+    conv = (hp["kernel_size"] ** 2 * 3 + 1) * hp["filters"]
+    dense = (side * side * hp["filters"] + 1) * n_classes
+    return conv + dense
+
+
+def build_model(hp: dict, image_size: int, n_classes: int, max_params: int | None = None):
+    """Conv2D -> Flatten -> Dense(softmax), RMSprop; uint8 pixels are rescaled inside the model."""
+    import keras
+
+    hp = {**DEFAULTS, **hp}
+    n_params = count_params(hp, image_size, n_classes)
+    if n_params == 0:
+        raise ModelTooLargeError(
+            f"kernel_size {hp['kernel_size']} does not fit a {image_size}-pixel image"
+        )
+    if max_params is not None and n_params > max_params:
+        raise ModelTooLargeError(
+            f"model would have {n_params:,} parameters, over tuning.max_model_params "
+            f"({max_params:,})"
+        )
+    model = keras.Sequential(
+        [
+            keras.Input((image_size, image_size, 3), dtype="uint8"),
+            keras.layers.Rescaling(1.0 / 255),
+            keras.layers.Conv2D(
+                int(hp["filters"]),
+                int(hp["kernel_size"]),
+                strides=int(hp["strides"]),
+                activation=hp["activation"],
+            ),
+            keras.layers.Flatten(),
+            keras.layers.Dense(n_classes, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=float(hp["learning_rate"])),
+        loss="sparse_categorical_crossentropy",
+        metrics=[
+            "accuracy",
+            keras.metrics.SparseTopKCategoricalAccuracy(k=min(5, n_classes), name="top5_accuracy"),
+        ],
+    )
+    return model

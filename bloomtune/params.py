@@ -1,0 +1,151 @@
+"""Load, merge and check the parameters, and hand each stage only the sections it declares."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "config" / "schema.yaml"
+
+# The params sections each stage reads. dvc.yaml declares the same (a test checks it) and the
+# Snakefile tracks them as rule params, so a changed value reruns exactly the stages that read it.
+# "tuners.{tuner}" is the one tuner's own entry.
+STAGE_SECTIONS = {
+    "download": ["seed", "data"],
+    "standardise": ["standardise"],
+    "tune": ["seed", "train", "tuning", "search_space", "tuners.{tuner}"],
+    "best_epoch": ["seed", "train", "tuning.objective", "best_epoch"],
+    "retrain": ["seed", "train"],
+    "evaluate": [],
+    "report": ["report", "tuners"],
+}
+
+
+class ParamsError(ValueError):
+    """A parameter value is wrong; the message is one line naming the key."""
+
+
+def merge(base: dict, overlay: dict) -> dict:
+    """Recursively merge overlay into a copy of base, as Snakemake merges --configfile overlays."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def read_yaml(path: str | Path) -> dict:
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: params file not found") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of params sections at the top level")
+    return data
+
+
+def load_params(files: list[str | Path]) -> dict:
+    """Merge params files in order (later ones override) and check the result."""
+    params: dict = {}
+    for path in files:
+        params = merge(params, read_yaml(path))
+    check_params(params)
+    return params
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"unknown key {', '.join(map(repr, extra))}"
+    if error.validator == "propertyNames":
+        return f"name {error.instance!r} must be lower-case letters, digits and _"
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+    if error.validator == "const":
+        return f"{error.instance!r} should be {error.validator_value!r}"
+    return error.message
+
+
+def _best_error(errors: list[jsonschema.ValidationError]) -> jsonschema.ValidationError:
+    # The deepest error names the most precise key; prefer it to "does not match any of".
+    return max(errors, key=lambda e: (len(e.absolute_path), e.validator != "required"))
+
+
+def check_params(params: dict) -> None:
+    """Raise ParamsError with one line naming the first wrong key, or return None."""
+    with open(SCHEMA) as fh:
+        schema = yaml.safe_load(fh)
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(params))
+    if errors:
+        error = _best_error(errors)
+        path = _key_path(error)
+        if error.validator == "additionalProperties" and path == "(top level)":
+            path = "params"
+        raise ParamsError(f"{path}: {_describe(error)}")
+    _check_ranges(params)
+
+
+def _check_ranges(params: dict) -> None:
+    for name, dim in params["search_space"].items():
+        key = f"search_space.{name}"
+        if dim["type"] in ("int", "float"):
+            if dim["low"] > dim["high"]:
+                raise ParamsError(f"{key}: low ({dim['low']}) is greater than high ({dim['high']})")
+            if dim.get("log") and dim.get("step", 1) != 1:
+                raise ParamsError(f"{key}: a log-scale int range cannot have a step")
+            if dim.get("log") and dim["low"] <= 0:
+                raise ParamsError(f"{key}: a log-scale range needs low > 0, got {dim['low']}")
+        if dim["type"] == "categorical" and len(set(map(repr, dim["choices"]))) != len(
+            dim["choices"]
+        ):
+            raise ParamsError(f"{key}: choices repeat a value")
+    source = params["data"]["source"]
+    if source not in params["data"]:
+        raise ParamsError(f"data.{source}: data.source is {source!r} but this section is missing")
+    if source == "folder" and not params["data"]["folder"].get("path"):
+        raise ParamsError("data.folder.path: set it to a folder with one subfolder per class")
+
+
+def _pick(params: dict, dotted: str):
+    value = params
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ParamsError(f"{dotted}: missing from params")
+        value = value[part]
+    return value
+
+
+def stage_sections(stage: str, tuner: str | None = None) -> list[str]:
+    """The dotted params keys a stage declares, with its tuner filled in."""
+    return [s.format(tuner=tuner) for s in STAGE_SECTIONS[stage]]
+
+
+def stage_params(params: dict, stage: str, tuner: str | None = None) -> dict:
+    """Only the sections the stage declares, keyed by their dotted names."""
+    if tuner is not None and tuner not in params["tuners"]:
+        known = ", ".join(params["tuners"])
+        raise ParamsError(f"tuners.{tuner}: unknown tuner (params name {known})")
+    return {key: copy.deepcopy(_pick(params, key)) for key in stage_sections(stage, tuner)}
+
+
+def fingerprint(value) -> str:
+    """A short stable hash of a JSON-able value (params sections, hyperparameters)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

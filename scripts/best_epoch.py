@@ -1,0 +1,23 @@
+"""Stage best_epoch: train the best hyperparameters with early stopping; pick the best epoch."""
+
+from pathlib import Path
+
+from bloomtune.cli import run_stage
+from bloomtune.runtime import read_json
+
+
+def arguments(parser):
+    parser.add_argument("--tuner", required=True, help="a name under tuners: in params")
+    parser.add_argument("--best", type=Path, required=True, help="the tuner's best.json")
+    parser.add_argument("--data", type=Path, required=True, help="standardised data folder")
+    parser.add_argument("--out", type=Path, required=True, help="this tuner's best-epoch folder")
+
+
+def work(args, sections):
+    from bloomtune.training import find_best_epoch
+
+    find_best_epoch(read_json(args.best), sections, args.data, args.out, args.tuner)
+
+
+if __name__ == "__main__":
+    run_stage("best_epoch", __doc__, arguments, work)

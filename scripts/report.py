@@ -1,0 +1,21 @@
+"""Stage report: the comparison table and fairness check as Markdown, HTML and CSV."""
+
+from pathlib import Path
+
+from bloomtune.cli import run_stage
+
+
+def arguments(parser):
+    parser.add_argument("--tuning", type=Path, required=True, help="folder of per-tuner tuning")
+    parser.add_argument("--metrics", type=Path, required=True, help="folder of metrics JSONs")
+    parser.add_argument("--out", type=Path, required=True, help="report folder")
+
+
+def work(args, sections):
+    from bloomtune.report import build_report
+
+    build_report(list(sections["tuners"]), args.tuning, args.metrics, sections["report"], args.out)
+
+
+if __name__ == "__main__":
+    run_stage("report", __doc__, arguments, work, tensorflow=False)

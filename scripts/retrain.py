@@ -1,0 +1,24 @@
+"""Stage retrain: train the best hyperparameters for the best epoch count on all training data."""
+
+from pathlib import Path
+
+from bloomtune.cli import run_stage
+from bloomtune.runtime import read_json
+
+
+def arguments(parser):
+    parser.add_argument("--tuner", required=True, help="a name under tuners: in params")
+    parser.add_argument("--best-epoch", type=Path, required=True, help="the tuner's best_epoch.json")
+    parser.add_argument("--data", type=Path, required=True, help="standardised data folder")
+    parser.add_argument("--model", type=Path, required=True, help="where to save the .keras model")
+    parser.add_argument("--out", type=Path, required=True, help="retraining record (JSON)")
+
+
+def work(args, sections):
+    from bloomtune.training import retrain
+
+    retrain(read_json(args.best_epoch), sections, args.data, args.model, args.out, args.tuner)
+
+
+if __name__ == "__main__":
+    run_stage("retrain", __doc__, arguments, work)

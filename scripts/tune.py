@@ -1,0 +1,22 @@
+"""Stage tune: search the shared space with one tuner; write its ledger and best hyperparameters."""
+
+from pathlib import Path
+
+from bloomtune.cli import run_stage
+
+
+def arguments(parser):
+    parser.add_argument("--tuner", required=True, help="a name under tuners: in params")
+    parser.add_argument("--data", type=Path, required=True, help="standardised data folder")
+    parser.add_argument("--out", type=Path, required=True, help="this tuner's tuning folder")
+    parser.add_argument("--state", type=Path, required=True, help="resumable search state folder")
+
+
+def work(args, sections):
+    from bloomtune.tuning import run_tuning
+
+    run_tuning(sections, args.tuner, args.data, args.out, args.state)
+
+
+if __name__ == "__main__":
+    run_stage("tune", __doc__, arguments, work)
