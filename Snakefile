@@ -23,12 +23,15 @@ PARAMS_FILES = ["params.yaml", *(os.path.relpath(p) for p in workflow.overwrite_
 try:
     check_params(config)
     if load_params(PARAMS_FILES) != config:
-        raise ParamsError("config: values given with --config are not seen by the stage scripts; "
-                          "put them in an overlay file and pass --configfile")
+        raise ParamsError(
+            "config: values given with --config are not seen by the stage scripts; "
+            "put them in an overlay file and pass --configfile"
+        )
 except ParamsError as exc:
     raise WorkflowError(f"params: {exc}") from None
 
 PARAMS = " ".join(shlex.quote(str(p)) for p in PARAMS_FILES)
+ENV = "envs/bloomtune.yaml"
 TUNERS = list(config["tuners"])
 CODE = {
     "download": ["scripts/download.py", "bloomtune/download.py", "bloomtune/synthetic.py"],
@@ -76,14 +79,17 @@ rule download:
         CODE["download"],
     output:
         directory("data/raw"),
-    params:
-        tracked=tracked("download"),
     log:
         "results/logs/download.log",
     benchmark:
         "results/benchmarks/download.tsv"
+    conda:
+        ENV
+    params:
+        files=PARAMS,
+        tracked=tracked("download"),
     shell:
-        "python scripts/download.py --params {PARAMS} --out data/raw --log {log}"
+        "python scripts/download.py --params {params.files} --out data/raw --log {log}"
 
 
 rule standardise:
@@ -92,15 +98,18 @@ rule standardise:
         raw="data/raw",
     output:
         directory("data/standardised"),
-    params:
-        tracked=tracked("standardise"),
-    threads: workflow.cores
     log:
         "results/logs/standardise.log",
     benchmark:
         "results/benchmarks/standardise.tsv"
+    conda:
+        ENV
+    threads: workflow.cores
+    params:
+        files=PARAMS,
+        tracked=tracked("standardise"),
     shell:
-        "python scripts/standardise.py --params {PARAMS} --raw data/raw "
+        "python scripts/standardise.py --params {params.files} --raw data/raw "
         "--out data/standardised --log {log}"
 
 
@@ -113,15 +122,18 @@ rule tune:
     output:
         trials="results/tuning/{tuner}/trials.csv",
         best="results/tuning/{tuner}/best.json",
-    params:
-        tracked=tracked("tune"),
-    threads: workflow.cores
     log:
         "results/logs/tune/{tuner}.log",
     benchmark:
         "results/benchmarks/tune/{tuner}.tsv"
+    conda:
+        ENV
+    threads: workflow.cores
+    params:
+        files=PARAMS,
+        tracked=tracked("tune"),
     shell:
-        "python scripts/tune.py --params {PARAMS} --tuner {wildcards.tuner} "
+        "python scripts/tune.py --params {params.files} --tuner {wildcards.tuner} "
         "--data data/standardised --out results/tuning/{wildcards.tuner} "
         "--state results/state/{wildcards.tuner} --log {log}"
 
@@ -134,15 +146,18 @@ rule best_epoch:
     output:
         history="results/best_epoch/{tuner}/history.csv",
         chosen="results/best_epoch/{tuner}/best_epoch.json",
-    params:
-        tracked=tracked("best_epoch"),
-    threads: workflow.cores
     log:
         "results/logs/best_epoch/{tuner}.log",
     benchmark:
         "results/benchmarks/best_epoch/{tuner}.tsv"
+    conda:
+        ENV
+    threads: workflow.cores
+    params:
+        files=PARAMS,
+        tracked=tracked("best_epoch"),
     shell:
-        "python scripts/best_epoch.py --params {PARAMS} --tuner {wildcards.tuner} "
+        "python scripts/best_epoch.py --params {params.files} --tuner {wildcards.tuner} "
         "--best results/tuning/{wildcards.tuner}/best.json --data data/standardised "
         "--out results/best_epoch/{wildcards.tuner} --log {log}"
 
@@ -155,15 +170,18 @@ rule retrain:
     output:
         model="results/models/{tuner}.keras",
         record="results/retrain/{tuner}.json",
-    params:
-        tracked=tracked("retrain"),
-    threads: workflow.cores
     log:
         "results/logs/retrain/{tuner}.log",
     benchmark:
         "results/benchmarks/retrain/{tuner}.tsv"
+    conda:
+        ENV
+    threads: workflow.cores
+    params:
+        files=PARAMS,
+        tracked=tracked("retrain"),
     shell:
-        "python scripts/retrain.py --params {PARAMS} --tuner {wildcards.tuner} "
+        "python scripts/retrain.py --params {params.files} --tuner {wildcards.tuner} "
         "--best-epoch results/best_epoch/{wildcards.tuner}/best_epoch.json "
         "--data data/standardised --model results/models/{wildcards.tuner}.keras "
         "--out results/retrain/{wildcards.tuner}.json --log {log}"
@@ -179,15 +197,18 @@ rule evaluate:
         record="results/retrain/{tuner}.json",
     output:
         "results/metrics/{tuner}.json",
-    params:
-        tracked=tracked("evaluate"),
-    threads: workflow.cores
     log:
         "results/logs/evaluate/{tuner}.log",
     benchmark:
         "results/benchmarks/evaluate/{tuner}.tsv"
+    conda:
+        ENV
+    threads: workflow.cores
+    params:
+        files=PARAMS,
+        tracked=tracked("evaluate"),
     shell:
-        "python scripts/evaluate.py --params {PARAMS} --tuner {wildcards.tuner} "
+        "python scripts/evaluate.py --params {params.files} --tuner {wildcards.tuner} "
         "--model results/models/{wildcards.tuner}.keras --data data/standardised "
         "--best results/tuning/{wildcards.tuner}/best.json "
         "--best-epoch results/best_epoch/{wildcards.tuner}/best_epoch.json "
@@ -202,12 +223,15 @@ rule report:
         tuning=expand("results/tuning/{tuner}/best.json", tuner=TUNERS),
     output:
         final_outputs(),
-    params:
-        tracked=tracked("report"),
     log:
         "results/logs/report.log",
     benchmark:
         "results/benchmarks/report.tsv"
+    conda:
+        ENV
+    params:
+        files=PARAMS,
+        tracked=tracked("report"),
     shell:
-        "python scripts/report.py --params {PARAMS} --tuning results/tuning "
+        "python scripts/report.py --params {params.files} --tuning results/tuning "
         "--metrics results/metrics --out results/report --log {log}"

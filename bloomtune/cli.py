@@ -1,4 +1,4 @@
-"""What every stage script shares: arguments, params checking, logging and clean one-line errors."""
+"""What every stage script shares: arguments, params checks, logging, one-line errors."""
 
 from __future__ import annotations
 

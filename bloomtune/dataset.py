@@ -67,7 +67,9 @@ def load_training(data_dir: Path, validation_fraction: float, seed: int) -> Trai
 def load_all_training(data_dir: Path) -> Arrays:
     """Every training image, validation included: what retraining uses."""
     info = manifest(data_dir)
-    parts = [load_split(data_dir, name) for name in ("train", "validation") if name in info["splits"]]
+    parts = [
+        load_split(data_dir, name) for name in ("train", "validation") if name in info["splits"]
+    ]
     if len(parts) == 1:
         return parts[0]
     return Arrays(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]))

@@ -1,4 +1,4 @@
-"""Fetch the raw data set into data/raw: verified, resumable, atomic downloads and safe extraction."""
+"""Fetch the raw data set into data/raw: verified, resumable, atomic downloads, safe extraction."""
 
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ def fetch(url: str, dest: Path, md5: str | None, *, retries: int = 4, timeout: f
         log.info("%s: already present and verified", dest.name)
         return
     if md5 is None:
-        log.warning("%s: no md5 in params (data.oxford102.md5), the file is not verified", dest.name)
+        log.warning(
+            "%s: no md5 in params (data.oxford102.md5), the file is not verified", dest.name
+        )
     part = dest.with_name(dest.name + ".part")
     for attempt in range(retries + 1):
         try:

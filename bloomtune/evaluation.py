@@ -38,7 +38,8 @@ def evaluate(
         "seconds": seconds,
         "evaluate_s": round(clock.wall_s, 3),
         "trials": {k: totals[k] for k in ("trials", "complete", "pruned", "failed")},
-        "epochs_consumed": totals["epochs_consumed"] + best_epoch["epochs_run"]
+        "epochs_consumed": totals["epochs_consumed"]
+        + best_epoch["epochs_run"]
         + retrained["epochs"],
         "tuning_epochs": totals["epochs_consumed"],
         "best_epoch": best_epoch["best_epoch"],

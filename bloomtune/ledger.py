@@ -6,7 +6,7 @@ import json
 import math
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import keras
@@ -51,14 +51,14 @@ def is_better(score: float, best: float | None, objective: str) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class TrialRecorder(keras.callbacks.Callback):
     """Records every trial of one search into an append-only journal (JSON lines).
 
     Used as a Keras callback for per-epoch values; the same instance serves every trial, so it
-    refuses Keras Tuner's deep copy. The journal survives a crash: rows already written are kept."""
+    refuses Keras Tuner's deep copy. The journal survives a crash: written rows are kept."""
 
     def __init__(self, tuner: str, objective: str, hp_names: list[str], journal: Path, log):
         super().__init__()
@@ -111,8 +111,9 @@ class TrialRecorder(keras.callbacks.Callback):
         cur, self.current = self.current, None
         best = best_epoch_of(cur["history"], self.objective)
         losses = [h["loss"] for h in cur["history"]]
-        if status == "complete" and (best is None or any(x is not None and not math.isfinite(x)
-                                                         for x in losses)):
+        if status == "complete" and (
+            best is None or any(x is not None and not math.isfinite(x) for x in losses)
+        ):
             status, reason = "failed", reason or "NaN or infinite loss"
         row = {
             "tuner": self.tuner,

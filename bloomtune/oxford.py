@@ -27,7 +27,9 @@ def read_labels(raw: Path) -> np.ndarray:
     """0-based class of each image, indexed by image number - 1."""
     labels = scipy.io.loadmat(raw / LABELS_FILE)["labels"]
     if labels.ndim != 2 or labels.shape[0] != 1:
-        raise ValueError(f"{raw / LABELS_FILE}: labels should have shape (1, N), got {labels.shape}")
+        raise ValueError(
+            f"{raw / LABELS_FILE}: labels should have shape (1, N), got {labels.shape}"
+        )
     return labels[0].astype(np.int64) - 1
 
 

@@ -107,7 +107,9 @@ def _check_ranges(params: dict) -> None:
         key = f"search_space.{name}"
         if dim["type"] in ("int", "float"):
             if dim["low"] > dim["high"]:
-                raise ParamsError(f"{key}: low ({dim['low']}) is greater than high ({dim['high']})")
+                raise ParamsError(
+                    f"{key}: low ({dim['low']}) is greater than high ({dim['high']})"
+                )
             if dim.get("log") and dim.get("step", 1) != 1:
                 raise ParamsError(f"{key}: a log-scale int range cannot have a step")
             if dim.get("log") and dim["low"] <= 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -17,12 +17,24 @@ log = logging.getLogger(__name__)
 # validated on the test set, so these rows are not comparable with bloomtune's.
 BLOG_ROWS = [
     {"tuner": "blog: Optuna", "test_loss": 34.2629, "test_accuracy": 0.0892, "total_s": 23287},
-    {"tuner": "blog: Keras Tuner Random", "test_loss": 3.6749, "test_accuracy": 0.2608,
-     "total_s": 29 * 60 + 16},
-    {"tuner": "blog: Keras Tuner Bayesian", "test_loss": 3.1541, "test_accuracy": 0.3147,
-     "total_s": 24 * 60 + 24},
-    {"tuner": "blog: Keras Tuner Hyperband", "test_loss": 3.5460, "test_accuracy": 0.2392,
-     "total_s": 3600 + 30 * 60 + 48},
+    {
+        "tuner": "blog: Keras Tuner Random",
+        "test_loss": 3.6749,
+        "test_accuracy": 0.2608,
+        "total_s": 29 * 60 + 16,
+    },
+    {
+        "tuner": "blog: Keras Tuner Bayesian",
+        "test_loss": 3.1541,
+        "test_accuracy": 0.3147,
+        "total_s": 24 * 60 + 24,
+    },
+    {
+        "tuner": "blog: Keras Tuner Hyperband",
+        "test_loss": 3.5460,
+        "test_accuracy": 0.2392,
+        "total_s": 3600 + 30 * 60 + 48,
+    },
 ]
 
 COLUMNS = {  # summary.csv column -> table header (units in headers)
@@ -42,8 +54,13 @@ COLUMNS = {  # summary.csv column -> table header (units in headers)
     "epochs_consumed": "epochs consumed",
     "best_hyperparameters": "best hyperparameters",
 }
-BETTER = {"test_loss": "min", "test_accuracy": "max", "test_top5_accuracy": "max",
-          "total_s": "min", "epochs_consumed": "min"}
+BETTER = {
+    "test_loss": "min",
+    "test_accuracy": "max",
+    "test_top5_accuracy": "max",
+    "total_s": "min",
+    "epochs_consumed": "min",
+}
 
 
 def summary_row(metrics: dict) -> dict:
@@ -187,4 +204,4 @@ def _html(title, summary, differences, blog) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

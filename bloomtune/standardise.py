@@ -115,7 +115,9 @@ def standardise_oxford(
                 interpolation=interpolation,
                 threads=threads,
             )
-            splits[name]["class_counts"] = np.bincount(labels[ids - 1], minlength=n_classes).tolist()
+            splits[name]["class_counts"] = np.bincount(
+                labels[ids - 1], minlength=n_classes
+            ).tolist()
         manifest = {
             "source": source or {},
             "image_size": image_size,
@@ -144,5 +146,10 @@ def standardise(raw: Path, out: Path, settings: dict, threads: int) -> dict:
         source=source,
     )
     counts = ", ".join(f"{k} {v['count']}" for k, v in manifest["splits"].items())
-    log.info("standardised %s at %d px: %s", source.get("source", "data"), settings["image_size"], counts)
+    log.info(
+        "standardised %s at %d px: %s",
+        source.get("source", "data"),
+        settings["image_size"],
+        counts,
+    )
     return manifest

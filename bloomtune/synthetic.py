@@ -1,4 +1,4 @@
-"""Procedural flower images written in the Oxford 102 on-disk layout, for offline runs and tests."""
+"""Procedural flower images in the Oxford 102 on-disk layout, for offline runs and tests."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _ellipse(cx, cy, a, b, angle, n=24):
     t = np.linspace(0, 2 * np.pi, n, endpoint=False)
     x, y = a * np.cos(t), b * np.sin(t)
     ca, sa = np.cos(angle), np.sin(angle)
-    return list(zip(cx + x * ca - y * sa, cy + x * sa + y * ca))
+    return list(zip(cx + x * ca - y * sa, cy + x * sa + y * ca, strict=True))
 
 
 def render_flower(label: int, rng: np.random.Generator, size: int) -> Image.Image:
@@ -96,7 +96,8 @@ def render_flower(label: int, rng: np.random.Generator, size: int) -> Image.Imag
 
 
 def split_ids(labels: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Oxford-style split of 1-based image numbers: per class 20 % trnid, 20 % valid, rest tstid."""
+    """Oxford-style split of 1-based image numbers: per class 20 % trnid, 20 % valid, the rest
+    tstid."""
     parts: dict[str, list[int]] = {"trnid": [], "valid": [], "tstid": []}
     for cls in np.unique(labels):
         ids = rng.permutation(np.flatnonzero(labels == cls) + 1)
@@ -118,7 +119,7 @@ def _savemat(path: Path, arrays: dict) -> None:
 def write_synthetic(
     out: Path, *, n_classes: int, images_per_class: int, image_size: int, seed: int
 ) -> int:
-    """Write jpg/image_NNNNN.jpg, imagelabels.mat and setid.mat under out; return the image count."""
+    """Write jpg/image_NNNNN.jpg, imagelabels.mat and setid.mat under out; return the count."""
     if n_classes > MAX_CLASSES:
         raise ValueError(f"data.synthetic.n_classes: at most {MAX_CLASSES} classes can be drawn")
     rng = np.random.default_rng(derive_seed(seed, "synthetic-order"))

@@ -29,7 +29,7 @@ class EpochLogger(keras.callbacks.Callback):
 
 
 def find_best_epoch(best: dict, sections: dict, data_dir: Path, out_dir: Path, tuner: str) -> dict:
-    """Train the best hyperparameters with early stopping; write history.csv and best_epoch.json."""
+    """Train the best hyperparameters with early stopping; write history.csv, best_epoch.json."""
     seed, train = sections["seed"], sections["train"]
     objective = sections["tuning.objective"]
     settings = sections["best_epoch"]
@@ -72,7 +72,9 @@ def find_best_epoch(best: dict, sections: dict, data_dir: Path, out_dir: Path, t
     return result
 
 
-def retrain(chosen: dict, sections: dict, data_dir: Path, model_path: Path, info_path: Path, tuner):
+def retrain(
+    chosen: dict, sections: dict, data_dir: Path, model_path: Path, info_path: Path, tuner
+):
     """Train on all training data for the best epoch count and save the model."""
     seed, train = sections["seed"], sections["train"]
     data = dataset.load_all_training(data_dir)

@@ -1,4 +1,4 @@
-"""Stage evaluate: test loss, accuracy and top-5 accuracy of a retrained model, with phase times."""
+"""Stage evaluate: test loss, accuracy and top-5 accuracy of a retrained model, phase times."""
 
 from pathlib import Path
 

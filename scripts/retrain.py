@@ -8,7 +8,9 @@ from bloomtune.runtime import read_json
 
 def arguments(parser):
     parser.add_argument("--tuner", required=True, help="a name under tuners: in params")
-    parser.add_argument("--best-epoch", type=Path, required=True, help="the tuner's best_epoch.json")
+    parser.add_argument(
+        "--best-epoch", type=Path, required=True, help="the tuner's best_epoch.json"
+    )
     parser.add_argument("--data", type=Path, required=True, help="standardised data folder")
     parser.add_argument("--model", type=Path, required=True, help="where to save the .keras model")
     parser.add_argument("--out", type=Path, required=True, help="retraining record (JSON)")

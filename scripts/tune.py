@@ -1,4 +1,4 @@
-"""Stage tune: search the shared space with one tuner; write its ledger and best hyperparameters."""
+"""Stage tune: search the shared space with one tuner; write its ledger and best values."""
 
 from pathlib import Path
 

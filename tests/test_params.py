@@ -1,0 +1,111 @@
+"""params.yaml is checked before any work; a bad value fails with one line naming the key."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import yaml
+from conftest import ROOT, run, snakemake
+
+from bloomtune.params import ParamsError, load_params, stage_params
+
+BAD_VALUES = [
+    ({"tuners": {"kt_random": {"framework": "sklearn"}}}, "tuners.kt_random.framework"),
+    (
+        {"search_space": {"learning_rate": {"low": 0.1, "high": 0.01}}},
+        "search_space.learning_rate",
+    ),
+    ({"tuning": {"max_epochs": 0}}, "tuning.max_epochs"),
+    ({"best_epoch": {"max_epochs": -1}}, "best_epoch.max_epochs"),
+    ({"tuners": {"Bad-Name": {"framework": "optuna"}}}, "tuners"),
+    ({"tuners": {"optuna_tpe": {"sampler": "grid"}}}, "tuners.optuna_tpe.sampler"),
+    ({"train": {"batch_size": "32"}}, "train.batch_size"),
+    ({"train": {"validation_fraction": 1.5}}, "train.validation_fraction"),
+    ({"tuning": {"objective": "accuracy"}}, "tuning.objective"),
+    ({"tuning": {"max_trial": 3}}, "tuning"),
+    ({"standardise": {"interpolation": "nearest"}}, "standardise.interpolation"),
+    ({"data": {"source": "imagenet"}}, "data.source"),
+]
+
+
+def _overlay(tmp_path, values) -> str:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return str(path)
+
+
+def test_defaults_and_shipped_configs_are_valid():
+    for overlay in ("config/smoke.yaml", "config/demo.yaml"):
+        params = load_params([ROOT / "params.yaml", ROOT / overlay])
+        assert params["data"]["source"] == "synthetic"
+    assert set(load_params([ROOT / "params.yaml"])["tuners"]) >= {
+        "optuna_tpe",
+        "kt_random",
+        "kt_bayesian",
+        "kt_hyperband",
+    }
+
+
+@pytest.mark.parametrize(("values", "key"), BAD_VALUES)
+def test_bad_value_names_its_key_in_one_line(tmp_path, values, key):
+    with pytest.raises(ParamsError) as caught:
+        load_params([ROOT / "params.yaml", _overlay(tmp_path, values)])
+    message = str(caught.value)
+    assert message.startswith(f"{key}:") and "\n" not in message
+
+
+def test_unknown_tuner_is_refused_by_name():
+    params = load_params([ROOT / "params.yaml"])
+    with pytest.raises(ParamsError, match=r"^tuners\.kt_randon: unknown tuner"):
+        stage_params(params, "tune", "kt_randon")
+
+
+def test_stage_gets_only_the_sections_it_declares():
+    params = load_params([ROOT / "params.yaml"])
+    sections = stage_params(params, "tune", "kt_random")
+    assert set(sections) == {"seed", "train", "tuning", "search_space", "tuners.kt_random"}
+    assert sections["tuners.kt_random"]["algorithm"] == "random"
+
+
+def test_a_stage_script_alone_fails_before_any_work(tmp_path):
+    bad = _overlay(tmp_path, BAD_VALUES[0][0])
+    out = tmp_path / "tuning"
+    result = run(
+        [
+            sys.executable,
+            "scripts/tune.py",
+            "--params",
+            "params.yaml",
+            bad,
+            "--tuner",
+            "kt_random",
+            "--data",
+            str(tmp_path / "none"),
+            "--out",
+            str(out),
+            "--state",
+            str(tmp_path / "state"),
+        ],
+        ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "tuners.kt_random.framework" in errors[0]
+    assert not out.exists()
+
+
+def test_snakemake_refuses_bad_params_before_any_job(project, tmp_path):
+    bad = _overlay(tmp_path, BAD_VALUES[1][0])
+    result = snakemake(["-n", "--cores", "1", "--configfile", bad], project, check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "search_space.learning_rate: low (0.1) is greater than high (0.01)" in output
+    assert "Job stats" not in output
+
+
+def test_snakemake_refuses_config_on_the_command_line(project):
+    result = snakemake(["-n", "--cores", "1", "--config", "seed=7"], project, check=False)
+    assert result.returncode != 0
+    assert "put them in an overlay file and pass --configfile" in result.stdout + result.stderr

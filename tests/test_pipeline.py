@@ -1,0 +1,124 @@
+"""The whole DAG on config/smoke.yaml under Snakemake and under DVC, and exact reruns."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import copy_project, dvc, run, snakemake
+from dag import snakemake_jobs
+
+pytestmark = pytest.mark.pipeline
+TUNERS = ["optuna_tpe", "kt_random", "kt_bayesian", "kt_hyperband"]
+PER_TUNER = ["tune", "best_epoch", "retrain", "evaluate"]
+
+
+@pytest.fixture(scope="module")
+def snakemake_project(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("snakemake") / "project")
+    snakemake(["--cores", "2", "--configfile", "config/smoke.yaml"], project)
+    return project
+
+
+@pytest.fixture(scope="module")
+def dvc_project(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("dvc") / "project", overlay="config/smoke.yaml")
+    dvc(["repro"], project)
+    return project
+
+
+def _edit(path, dotted: str, value) -> None:
+    data = yaml.safe_load(path.read_text()) or {}
+    node = data
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_snakemake_runs_the_whole_dag(snakemake_project):
+    results = snakemake_project / "results"
+    summary = pd.read_csv(results / "report" / "summary.csv")
+    assert summary["tuner"].tolist() == TUNERS
+    html = (results / "report" / "report.html").read_text()
+    for tuner in TUNERS:
+        assert f"<td>{tuner}</td>" in html
+        metrics = json.loads((results / "metrics" / f"{tuner}.json").read_text())
+        row = summary.set_index("tuner").loc[tuner]
+        assert row["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
+        assert 0.0 <= metrics["test_accuracy"] <= 1.0
+        assert (results / "models" / f"{tuner}.keras").stat().st_size > 0
+        trials = pd.read_csv(results / "tuning" / tuner / "trials.csv")
+        assert 1 <= len(trials) <= 2
+        for stage in PER_TUNER:
+            assert (results / "logs" / stage / f"{tuner}.log").read_text().strip()
+            assert (results / "benchmarks" / stage / f"{tuner}.tsv").exists()
+    manifest = json.loads((snakemake_project / "data/standardised/manifest.json").read_text())
+    assert manifest["image_size"] == 32 and manifest["source"]["source"] == "synthetic"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("tuners.kt_random.num_initial_points", 2, {f"{s}@kt_random" for s in PER_TUNER}),
+        ("report.title", "Another title", set()),
+        ("best_epoch.patience", 2, {f"{s}@{t}" for s in PER_TUNER[1:] for t in TUNERS}),
+        (
+            "standardise.image_size",
+            24,
+            {"standardise"} | {f"{s}@{t}" for s in PER_TUNER for t in TUNERS},
+        ),
+    ],
+)
+def test_snakemake_reruns_exactly_what_a_change_touches(snakemake_project, key, value, expected):
+    assert snakemake_jobs(snakemake_project, ["--configfile", "config/smoke.yaml"]) == {}
+    overlay = snakemake_project / "config" / "smoke.yaml"
+    original = overlay.read_text()
+    try:
+        _edit(overlay, key, value)
+        jobs = snakemake_jobs(snakemake_project, ["--configfile", "config/smoke.yaml"])
+    finally:
+        overlay.write_text(original)
+    assert set(jobs) == expected | {"report"}
+
+
+def test_dvc_commit_after_snakemake_leaves_status_clean(snakemake_project):
+    # DVC reads params.yaml only: give it the values Snakemake ran with, then record the outputs.
+    run([sys.executable, "-m", "bloomtune.overlay", "config/smoke.yaml"], snakemake_project)
+    dvc(["commit", "--force"], snakemake_project)
+    assert "up to date" in dvc(["status"], snakemake_project).stdout
+    repro = dvc(["repro"], snakemake_project)
+    assert "Running stage" not in repro.stdout, repro.stdout
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("tuners.kt_random.num_initial_points", 2, {"tune@kt_random", "report"}),
+        ("report.title", "Another title", {"report"}),
+        ("standardise.image_size", 24, {"standardise"}),
+        ("tuning.max_trials", 3, {f"tune@{t}" for t in TUNERS}),
+    ],
+)
+def test_dvc_status_flags_exactly_the_stages_that_read_a_change(dvc_project, key, value, expected):
+    params = dvc_project / "params.yaml"
+    original = params.read_text()
+    try:
+        assert json.loads(dvc(["status", "--json"], dvc_project).stdout) == {}
+        _edit(params, key, value)
+        changed = json.loads(dvc(["status", "--json"], dvc_project).stdout)
+    finally:
+        params.write_text(original)
+    assert set(changed) == expected
+
+
+def test_dvc_repro_matches_snakemake_numbers(dvc_project, snakemake_project):
+    for tuner in TUNERS:
+        by_dvc = json.loads((dvc_project / "results/metrics" / f"{tuner}.json").read_text())
+        by_smk = json.loads((snakemake_project / "results/metrics" / f"{tuner}.json").read_text())
+        for key in ("test_loss", "test_accuracy", "hyperparameters", "best_epoch"):
+            assert by_dvc[key] == by_smk[key], (tuner, key)
