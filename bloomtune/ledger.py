@@ -106,6 +106,10 @@ class TrialRecorder(keras.callbacks.Callback):
     def current_history(self) -> list[dict]:
         return self.current["history"] if self.current else []
 
+    @property
+    def current_wall_s(self) -> float:
+        return time.perf_counter() - self.current["wall0"] if self.current else 0.0
+
     def end(self, status: str, reason: str = "") -> dict:
         """Close the current trial with its status and append its ledger row."""
         cur, self.current = self.current, None

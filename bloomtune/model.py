@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 DEFAULTS = {
     "filters": 64,
     "kernel_size": 3,
@@ -29,6 +31,22 @@ def count_params(hp: dict, image_size: int, n_classes: int) -> int:
     conv = (hp["kernel_size"] ** 2 * 3 + 1) * hp["filters"]
     dense = (side * side * hp["filters"] + 1) * n_classes
     return conv + dense
+
+
+def auto_max_params() -> int:
+    """A parameter limit from available memory: float32 weights, gradients, RMSprop's accumulator
+    and scratch (16 bytes a parameter) in half of what is free."""
+    available = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if available is None:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return max(1, available // 2 // 16)
 
 
 def build_model(hp: dict, image_size: int, n_classes: int, max_params: int | None = None):

@@ -19,9 +19,14 @@ class SpaceHyperModel(kt.HyperModel):
     def __init__(self, search):
         super().__init__()
         self.search = search
+        self.in_trial = False
 
     def build(self, hp):
         values = suggest_keras_tuner(hp, self.search.space)
+        if not self.in_trial:
+            # Keras Tuner calls build once at start-up only to learn the space; building the
+            # default model there could cost gigabytes (strides 1 at 300 px), so skip it.
+            return None
         try:
             return self.search.build(values)
         except ModelTooLargeError as exc:
@@ -35,17 +40,27 @@ def _recorded(base):
         def run_trial(self, trial, *args, **kwargs):
             search = self.hypermodel.search
             number = int(trial.trial_id)
+            self.hypermodel.in_trial = True
             search.recorder.begin(number, trial.hyperparameters.values)
             search.seed_trial(number)
             try:
                 result = super().run_trial(trial, *args, **kwargs)
             except Exception as exc:
                 search.recorder.end("failed", f"{type(exc).__name__}: {exc}")
+                self._stop_if_spent(search)
                 raise kt.errors.FailedTrialError(str(exc)) from exc
             row = search.recorder.end("complete")
+            self._stop_if_spent(search)
             if row["status"] == "failed":
                 raise kt.errors.FailedTrialError(row["failure_reason"])
             return result
+
+        def _stop_if_spent(self, search) -> None:
+            # The oracle hands out no further trial once it holds max_trials trials.
+            reason = search.exhausted()
+            if reason:
+                log.info("%s: %s reached, search ends", search.name, reason)
+                self.oracle.max_trials = len(self.oracle.trials)
 
     Recorded.__name__ = f"Recorded{base.__name__}"
     return Recorded
@@ -60,7 +75,8 @@ def make_tuner(search):
         "directory": str(search.state_dir),
         "project_name": "keras_tuner",
         "overwrite": False,
-        "max_consecutive_failed_trials": budget["max_trials"],
+        # Failed trials are recorded and the search goes on; the budget alone ends it.
+        "max_consecutive_failed_trials": budget["max_trials"] + 1,
     }
     algorithm = options["algorithm"]
     if algorithm == "random":
@@ -83,6 +99,10 @@ def make_tuner(search):
 
 
 def run_keras_tuner(search) -> None:
+    reason = search.exhausted()
+    if reason:
+        log.info("%s: budget already spent (%s)", search.name, reason)
+        return
     tuner = make_tuner(search)
     data = search.data
     tuner.search(
@@ -91,6 +111,6 @@ def run_keras_tuner(search) -> None:
         validation_data=(data.validation.x, data.validation.y),
         epochs=search.budget["max_epochs"],
         batch_size=search.train["batch_size"],
-        callbacks=[search.recorder],
+        callbacks=search.callbacks(),
         verbose=0,
     )

@@ -86,9 +86,16 @@ def run_optuna(search) -> None:
     _close_interrupted(study, search)
     done = len(study.get_trials(deepcopy=False, states=FINISHED))
     remaining = search.budget["max_trials"] - done
-    if remaining <= 0:
-        log.info("%s: all %d trials already ran", search.name, done)
+    reason = search.exhausted()
+    if remaining <= 0 or reason:
+        log.info("%s: budget already spent (%s)", search.name, reason or "max_trials")
         return
+
+    def stop_when_spent(study, trial) -> None:
+        reason = search.exhausted()
+        if reason:
+            log.info("%s: %s reached, search ends", search.name, reason)
+            study.stop()
 
     def objective(trial: optuna.Trial) -> float:
         hp = suggest_optuna(trial, search.space)
@@ -118,4 +125,6 @@ def run_optuna(search) -> None:
             raise TrialFailed(row["failure_reason"])
         return row["score"]
 
-    study.optimize(objective, n_trials=remaining, catch=(TrialFailed,))
+    study.optimize(
+        objective, n_trials=remaining, catch=(TrialFailed,), callbacks=[stop_when_spent]
+    )

@@ -11,7 +11,7 @@ import keras
 
 from bloomtune import dataset
 from bloomtune.ledger import TrialRecorder, ledger_frame, summarise
-from bloomtune.model import build_model
+from bloomtune.model import auto_max_params, build_model
 from bloomtune.params import fingerprint
 from bloomtune.runtime import atomic_path, derive_seed, seed_everything, write_json
 
@@ -42,7 +42,26 @@ class Search:
 
     @property
     def max_params(self) -> int | None:
-        return self.budget.get("max_model_params")
+        limit = self.budget.get("max_model_params", "auto")
+        return auto_max_params() if limit == "auto" else limit
+
+    def exhausted(self) -> str | None:
+        """Which shared limit the search has reached, if any (trials, total epochs, time)."""
+        rows = self.recorder.rows()
+        epochs = sum(r["epochs_run"] for r in rows) + len(self.recorder.current_history)
+        wall = sum(r["wall_s"] for r in rows) + self.recorder.current_wall_s
+        budget = self.budget
+        if len(rows) >= budget["max_trials"]:
+            return f"max_trials ({budget['max_trials']})"
+        if budget.get("max_total_epochs") and epochs >= budget["max_total_epochs"]:
+            return f"max_total_epochs ({budget['max_total_epochs']})"
+        if budget.get("timeout_s") and wall >= budget["timeout_s"]:
+            return f"timeout_s ({budget['timeout_s']})"
+        return None
+
+    def callbacks(self) -> list:
+        """Callbacks every trial trains with, whichever framework runs it."""
+        return [self.recorder, keras.callbacks.TerminateOnNaN(), BudgetStop(self)]
 
     def seed_trial(self, trial: int) -> None:
         """Trial k's training seed derives from the global seed and k."""
@@ -60,9 +79,29 @@ class Search:
             epochs=epochs or self.budget["max_epochs"],
             initial_epoch=initial_epoch,
             batch_size=self.train["batch_size"],
-            callbacks=[self.recorder, keras.callbacks.TerminateOnNaN(), *callbacks],
+            callbacks=[*self.callbacks(), *callbacks],
             verbose=0,
         )
+
+
+class BudgetStop(keras.callbacks.Callback):
+    """Ends the running trial at an epoch boundary once the total-epoch or time budget is spent."""
+
+    def __init__(self, search: Search):
+        super().__init__()
+        self.search = search
+
+    def __deepcopy__(self, memo):  # Keras Tuner deep-copies callbacks; share this one
+        return self
+
+    def on_epoch_end(self, epoch, logs=None):
+        budget = self.search.budget
+        if not (budget.get("max_total_epochs") or budget.get("timeout_s")):
+            return
+        reason = self.search.exhausted()
+        if reason and not reason.startswith("max_trials"):
+            log.info("%s: %s reached, stopping the current trial", self.search.name, reason)
+            self.model.stop_training = True
 
 
 def state_dir_for(state_root: Path, sections: dict, data_manifest: dict) -> Path:

@@ -1,0 +1,54 @@
+"""Every search-space type translates to both frameworks: ranges, log scale, choices."""
+
+from __future__ import annotations
+
+import keras_tuner as kt
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from bloomtune.search_space import suggest_keras_tuner, suggest_optuna
+
+SPACE = {
+    "filters": {"type": "categorical", "choices": [64, 128]},
+    "activation": {"type": "categorical", "choices": ["relu", "tanh"]},
+    "kernel_size": {"type": "int", "low": 3, "high": 7, "step": 2},
+    "strides": {"type": "int", "low": 1, "high": 8, "log": True},
+    "learning_rate": {"type": "float", "low": 1e-5, "high": 1e-3, "log": True},
+}
+
+
+def test_optuna_adapter_declares_every_type():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(40):
+        trial = study.ask()
+        values = suggest_optuna(trial, SPACE)
+        assert values["filters"] in (64, 128) and values["activation"] in ("relu", "tanh")
+        assert values["kernel_size"] in (3, 5, 7)
+        assert 1 <= values["strides"] <= 8
+        assert 1e-5 <= values["learning_rate"] <= 1e-3
+        study.tell(trial, 0.0)
+    dists = trial.distributions
+    assert isinstance(dists["filters"], CategoricalDistribution)
+    assert dists["filters"].choices == (64, 128)
+    assert dists["kernel_size"] == IntDistribution(3, 7, step=2)
+    assert dists["strides"] == IntDistribution(1, 8, log=True)
+    assert dists["learning_rate"] == FloatDistribution(1e-5, 1e-3, log=True)
+
+
+def test_keras_tuner_adapter_declares_every_type():
+    hp = kt.HyperParameters()
+    values = suggest_keras_tuner(hp, SPACE)
+    declared = {p.name: p for p in hp.space}
+    assert declared["filters"].values == [64, 128]
+    assert declared["activation"].values == ["relu", "tanh"]
+    kernel = declared["kernel_size"]
+    assert (kernel.min_value, kernel.max_value, kernel.step) == (3, 7, 2)
+    assert declared["strides"].sampling == "log"
+    rate = declared["learning_rate"]
+    assert (rate.min_value, rate.max_value, rate.sampling) == (1e-5, 1e-3, "log")
+    assert set(values) == set(SPACE)
+    for _ in range(40):
+        sample = {p.name: p.random_sample() for p in hp.space}
+        assert sample["kernel_size"] in (3, 5, 7)
+        assert 1 <= sample["strides"] <= 8
+        assert 1e-5 <= sample["learning_rate"] <= 1e-3

@@ -1,0 +1,101 @@
+"""Tuning: one ledger for every tuner, pruning, failed trials, seeds and fresh searches."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from tuning_data import tiny_data, tune_sections
+
+from bloomtune.ledger import ledger_columns
+from bloomtune.tuning import TuningError, run_tuning
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return tiny_data(tmp_path_factory.mktemp("tiny"))
+
+
+def _tune(data, tmp_path, tuner, sections=None, **tuning):
+    sections = sections or tune_sections(tuner, **tuning)
+    out = tmp_path / "tuning" / tuner
+    best = run_tuning(sections, tuner, data, out, tmp_path / "state" / tuner)
+    return best, pd.read_csv(out / "trials.csv")
+
+
+def test_ledger_has_the_same_columns_for_every_tuner_and_totals_add_up(data, tmp_path):
+    columns = ledger_columns(["filters", "kernel_size", "strides", "activation", "learning_rate"])
+    for tuner in ("optuna_tpe", "kt_random", "kt_bayesian", "kt_hyperband"):
+        best, trials = _tune(data, tmp_path, tuner, max_trials=2, max_epochs=2)
+        assert trials.columns.tolist() == columns, tuner
+        assert len(trials) == 2
+        totals = best["totals"]
+        assert totals["epochs_consumed"] == trials["epochs_run"].sum() > 0
+        assert totals["trials"] == totals["complete"] + totals["pruned"] + totals["failed"]
+        assert totals["wall_s"] == pytest.approx(trials["wall_s"].sum(), abs=0.01)
+        # A trial's score is its best epoch's value, whatever the framework.
+        complete = trials[trials.status == "complete"]
+        assert (complete["score"] == complete["val_accuracy"]).all()
+        assert best["score"] == complete["score"].max()
+
+
+def test_optuna_prunes_and_the_ledger_says_so(data, tmp_path):
+    # val_loss: a continuous objective, so trials rarely tie with the median
+    sections = tune_sections("optuna_tpe", max_trials=8, max_epochs=4, objective="val_loss")
+    sections["tuners.optuna_tpe"]["pruner"] = "median"
+    best, trials = _tune(data, tmp_path, "optuna_tpe", sections)
+    pruned = trials[trials.status == "pruned"]
+    assert len(pruned) >= 1
+    assert (pruned["epochs_run"] < 4).all()
+    assert best["totals"]["pruned"] == len(pruned)
+    assert best["totals"]["epochs_consumed"] == trials["epochs_run"].sum() < 8 * 4
+
+
+@pytest.mark.parametrize("tuner", ["optuna_tpe", "kt_random"])
+def test_oversized_trials_are_recorded_failed_and_the_search_goes_on(data, tmp_path, tuner):
+    sections = tune_sections(tuner, max_trials=4, max_epochs=1, max_model_params=30_000)
+    sections["search_space"]["strides"] = {"type": "categorical", "choices": [1, 4]}
+    best, trials = _tune(data, tmp_path, tuner, sections)
+    failed = trials[trials.status == "failed"]
+    assert len(trials) == 4 and len(failed) >= 1
+    assert failed["failure_reason"].str.contains("max_model_params").all()
+    assert (failed["strides"] == 1).all() and (failed["epochs_run"] == 0).all()
+    assert best["hyperparameters"]["strides"] == 4
+
+
+def test_a_tuner_whose_every_trial_fails_ends_with_a_clear_error(data, tmp_path):
+    sections = tune_sections("kt_random", max_trials=2, max_epochs=1, max_model_params=10)
+    with pytest.raises(TuningError, match=r"kt_random: every one of 2 trials failed"):
+        _tune(data, tmp_path, "kt_random", sections)
+
+
+@pytest.mark.parametrize("tuner", ["optuna_tpe", "kt_bayesian"])
+def test_same_seed_gives_the_same_suggestions(data, tmp_path, tuner):
+    hp = ["filters", "kernel_size", "strides", "activation", "learning_rate"]
+    _, first = _tune(data, tmp_path / "a", tuner, max_trials=3, max_epochs=1)
+    _, again = _tune(data, tmp_path / "b", tuner, max_trials=3, max_epochs=1)
+    assert first[hp].equals(again[hp])
+    sections = tune_sections(tuner, max_trials=3, max_epochs=1)
+    sections["seed"] = 7
+    _, other = _tune(data, tmp_path / "c", tuner, sections)
+    assert not first[hp].equals(other[hp])
+
+
+def test_total_epoch_budget_stops_every_framework(data, tmp_path):
+    for tuner in ("optuna_tpe", "kt_random"):
+        best, trials = _tune(data, tmp_path, tuner, max_trials=5, max_epochs=2, max_total_epochs=3)
+        assert best["totals"]["epochs_consumed"] == 3, tuner
+
+
+def test_a_finished_search_is_not_rerun_and_a_changed_one_starts_fresh(data, tmp_path):
+    _, first = _tune(data, tmp_path, "optuna_tpe", max_trials=2, max_epochs=1)
+    _, same = _tune(data, tmp_path, "optuna_tpe", max_trials=2, max_epochs=1)
+    assert same["start_time"].tolist() == first["start_time"].tolist()  # nothing retrained
+    _, changed = _tune(data, tmp_path, "optuna_tpe", max_trials=3, max_epochs=1)
+    assert len(changed) == 3
+    assert not set(changed["start_time"]) & set(first["start_time"])
+    states = list((tmp_path / "state" / "optuna_tpe").iterdir())
+    assert len(states) == 1  # the old search's state was discarded
+    best = json.loads((tmp_path / "tuning" / "optuna_tpe" / "best.json").read_text())
+    assert best["settings"]["budget"]["max_trials"] == 3
