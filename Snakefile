@@ -47,8 +47,8 @@ CODE = {
     ],
     "best_epoch": ["scripts/best_epoch.py", "bloomtune/training.py", "bloomtune/model.py"],
     "retrain": ["scripts/retrain.py", "bloomtune/training.py", "bloomtune/model.py"],
-    "evaluate": ["scripts/evaluate.py", "bloomtune/evaluation.py"],
-    "report": ["scripts/report.py", "bloomtune/report.py"],
+    "evaluate": ["scripts/evaluate.py", "bloomtune/evaluation.py", "bloomtune/figures.py"],
+    "report": ["scripts/report.py", "bloomtune/report.py", "bloomtune/figures.py"],
 }
 
 
@@ -61,17 +61,16 @@ def tracked(stage):
     return lambda wildcards: stage_params(config, stage, wildcards.get("tuner"))
 
 
-def final_outputs():
-    return [
-        "results/report/report.html",
-        "results/report/report.md",
-        "results/report/summary.csv",
-    ]
+TUNING_FILES = ["trials.csv", "best.json"]
+EPOCH_FILES = ["history.csv", "best_epoch.json"]
+
+
+report: "report/workflow.rst"
 
 
 rule all:
     input:
-        final_outputs(),
+        "results/report/report.html",
 
 
 rule download:
@@ -196,7 +195,19 @@ rule evaluate:
         chosen="results/best_epoch/{tuner}/best_epoch.json",
         record="results/retrain/{tuner}.json",
     output:
-        "results/metrics/{tuner}.json",
+        metrics="results/metrics/{tuner}.json",
+        per_class=report(
+            "results/evaluation/{tuner}/per_class.csv",
+            caption="report/summary.rst",
+            category="Per-class accuracy",
+            labels={"tuner": "{tuner}"},
+        ),
+        confusion=report(
+            "results/evaluation/{tuner}/confusion.png",
+            caption="report/confusion.rst",
+            category="Confusion matrices",
+            labels={"tuner": "{tuner}"},
+        ),
     log:
         "results/logs/evaluate/{tuner}.log",
     benchmark:
@@ -213,16 +224,40 @@ rule evaluate:
         "--best results/tuning/{wildcards.tuner}/best.json "
         "--best-epoch results/best_epoch/{wildcards.tuner}/best_epoch.json "
         "--retrained results/retrain/{wildcards.tuner}.json "
-        "--out results/metrics/{wildcards.tuner}.json --log {log}"
+        "--out results/metrics/{wildcards.tuner}.json "
+        "--details results/evaluation/{wildcards.tuner} --log {log}"
 
 
 rule report:
     input:
         CODE["report"],
         metrics=expand("results/metrics/{tuner}.json", tuner=TUNERS),
-        tuning=expand("results/tuning/{tuner}/best.json", tuner=TUNERS),
+        tuning=expand("results/tuning/{tuner}/{name}", tuner=TUNERS, name=TUNING_FILES),
+        best_epoch=expand("results/best_epoch/{tuner}/{name}", tuner=TUNERS, name=EPOCH_FILES),
     output:
-        final_outputs(),
+        html="results/report/report.html",
+        md="results/report/report.md",
+        summary=report(
+            "results/report/summary.csv", caption="report/summary.rst", category="Comparison"
+        ),
+        anytime=report(
+            "results/report/anytime.png", caption="report/anytime.rst", category="Comparison"
+        ),
+        best_epoch=report(
+            "results/report/best_epoch.png",
+            caption="report/best_epoch.rst",
+            category="Comparison",
+        ),
+        hyperparameters=report(
+            "results/report/hyperparameters.png",
+            caption="report/hyperparameters.rst",
+            category="Comparison",
+        ),
+        importances=report(
+            "results/report/importances.png",
+            caption="report/importances.rst",
+            category="Comparison",
+        ),
     log:
         "results/logs/report.log",
     benchmark:
@@ -234,4 +269,5 @@ rule report:
         tracked=tracked("report"),
     shell:
         "python scripts/report.py --params {params.files} --tuning results/tuning "
-        "--metrics results/metrics --out results/report --log {log}"
+        "--metrics results/metrics --best-epoch results/best_epoch --out results/report "
+        "--log {log}"

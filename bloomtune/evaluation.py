@@ -2,25 +2,73 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import platform
 from pathlib import Path
 
 import keras
+import numpy as np
+import pandas as pd
 
 from bloomtune import dataset
-from bloomtune.runtime import Stopwatch, write_json
+from bloomtune.runtime import Stopwatch, atomic_path, write_json
 
 log = logging.getLogger(__name__)
 
 
+def device_description() -> str:
+    """The processor the models trained on, for the report's provenance."""
+    import tensorflow as tf
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        if names:
+            cpu = f"{names[0]} ({len(names)} logical cores)"
+    except OSError:
+        pass
+    gpus = tf.config.list_physical_devices("GPU")
+    return cpu + (f"; {len(gpus)} GPU(s)" if gpus else "; no GPU")
+
+
+def per_class(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str]):
+    n = len(class_names)
+    matrix = np.zeros((n, n), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    support = matrix.sum(1)
+    accuracy = np.divide(np.diag(matrix), support, out=np.full(n, np.nan), where=support > 0)
+    frame = pd.DataFrame({"class": class_names, "images": support, "accuracy": accuracy})
+    return frame, matrix
+
+
 def evaluate(
-    model_path: Path, data_dir: Path, tuning: dict, best_epoch: dict, retrained: dict, out: Path
+    model_path: Path,
+    data_dir: Path,
+    tuning: dict,
+    best_epoch: dict,
+    retrained: dict,
+    out: Path,
+    details: Path,
 ) -> dict:
-    """Score the model on the test split (the only stage that reads it); write the metrics JSON."""
+    """Score the model on the test split (the only stage that reads it); write the metrics JSON,
+    per-class accuracy (CSV) and the confusion matrix (PNG) under `details`."""
+    from bloomtune.figures import confusion_matrix
+
+    data_dir = Path(data_dir)
+    manifest = dataset.manifest(data_dir)
     test = dataset.load_split(data_dir, "test")
     model = keras.models.load_model(model_path)
     with Stopwatch() as clock:
         scores = model.evaluate(test.x, test.y, batch_size=256, verbose=0, return_dict=True)
+        predicted = model.predict(test.x, batch_size=256, verbose=0).argmax(axis=1)
+    classes, matrix = per_class(test.y, predicted, manifest["class_names"])
+    details.mkdir(parents=True, exist_ok=True)
+    with atomic_path(details / "per_class.csv") as tmp:
+        classes.to_csv(tmp, index=False)
+    with atomic_path(details / "confusion.png") as tmp:
+        confusion_matrix(matrix, manifest["class_names"], tmp)
     totals = tuning["totals"]
     seconds = {
         "tuning": totals["wall_s"],
@@ -46,6 +94,15 @@ def evaluate(
         "validation_score": tuning["score"],
         "objective": tuning["objective"],
         "hyperparameters": tuning["hyperparameters"],
+        "data": {
+            "source": manifest.get("source", {}).get("source", "unknown"),
+            "split": manifest["split"],
+            "image_size": manifest["image_size"],
+            "manifest_sha256": hashlib.sha256(
+                (data_dir / "manifest.json").read_bytes()
+            ).hexdigest(),
+        },
+        "device": device_description(),
     }
     write_json(out, metrics)
     log.info(

@@ -20,8 +20,8 @@ STAGE_SECTIONS = {
     "download": ["seed", "data"],
     "standardise": ["standardise"],
     "tune": ["seed", "train", "tuning", "search_space", "tuners.{tuner}"],
-    "best_epoch": ["seed", "train", "tuning.objective", "best_epoch"],
-    "retrain": ["seed", "train"],
+    "best_epoch": ["seed", "train", "tuning.objective", "best_epoch", "tuners.{tuner}"],
+    "retrain": ["seed", "train", "tuners.{tuner}"],
     "evaluate": [],
     "report": ["report", "tuners"],
 }
@@ -145,6 +145,12 @@ def stage_params(params: dict, stage: str, tuner: str | None = None) -> dict:
         known = ", ".join(params["tuners"])
         raise ParamsError(f"tuners.{tuner}: unknown tuner (params name {known})")
     return {key: copy.deepcopy(_pick(params, key)) for key in stage_sections(stage, tuner)}
+
+
+def tuner_settings(sections: dict, tuner: str, name: str) -> dict:
+    """The shared `tuning` or `train` settings with the tuner's own overrides applied."""
+    shared = sections.get(name) or {}
+    return merge(shared, sections[f"tuners.{tuner}"].get(name) or {})
 
 
 def fingerprint(value) -> str:

@@ -1,14 +1,18 @@
-"""The comparison report: one row per tuner, as Markdown, self-contained HTML and CSV."""
+"""The comparison report: table, curves, fairness and provenance as Markdown, HTML and CSV."""
 
 from __future__ import annotations
 
+import base64
 import html
 import logging
+import platform
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
+from bloomtune import figures
 from bloomtune.runtime import atomic_path, read_json
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,32 @@ BETTER = {
     "total_s": "min",
     "epochs_consumed": "min",
 }
+PACKAGES = ["tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna", "numpy", "dvc",
+            "snakemake"]  # fmt: skip
+# Settings that must match for the rows to be comparable: label -> getter on best.json.
+FAIRNESS = {
+    "max trials": lambda b: b["settings"]["budget"]["max_trials"],
+    "max epochs per trial": lambda b: b["settings"]["budget"]["max_epochs"],
+    "max total epochs": lambda b: b["settings"]["budget"].get("max_total_epochs"),
+    "timeout (s)": lambda b: b["settings"]["budget"].get("timeout_s"),
+    "objective": lambda b: b["objective"],
+    "batch size": lambda b: b["settings"]["train"]["batch_size"],
+    "validation fraction": lambda b: b["settings"]["train"]["validation_fraction"],
+    "validation images": lambda b: b["settings"]["validation_images"],
+    "seed": lambda b: b["settings"]["seed"],
+    "search space": lambda b: _space_text(b["settings"]["search_space"]),
+}
+
+
+def _space_text(space: dict) -> str:
+    parts = []
+    for name, dim in space.items():
+        if dim["type"] == "categorical":
+            parts.append(f"{name} in {{{', '.join(map(str, dim['choices']))}}}")
+        else:
+            scale = " log" if dim.get("log") else ""
+            parts.append(f"{name} in [{dim['low']:g}, {dim['high']:g}]{scale}")
+    return "; ".join(parts)
 
 
 def summary_row(metrics: dict) -> dict:
@@ -85,25 +115,83 @@ def _fmt_value(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def fairness_differences(settings: dict[str, dict]) -> list[str]:
-    """Every setting in which the tuners' searches differed, as sentences; empty when fair."""
-    found = []
-    checks = {
-        "max trials": lambda s: s["budget"]["max_trials"],
-        "max epochs per trial": lambda s: s["budget"]["max_epochs"],
-        "objective": lambda s: s["budget"]["objective"],
-        "batch size": lambda s: s["train"]["batch_size"],
-        "validation fraction": lambda s: s["train"]["validation_fraction"],
-        "validation images": lambda s: s["validation_images"],
-        "seed": lambda s: s["seed"],
-        "search space": lambda s: repr(s["search_space"]),
-    }
-    for label, get in checks.items():
-        values = {tuner: get(s) for tuner, s in settings.items()}
-        if len(set(map(repr, values.values()))) > 1:
+def fairness(best: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
+    """Per-tuner settings and the settings in which tuners differ (empty: comparable)."""
+    table = pd.DataFrame(
+        {label: [get(b) for b in best.values()] for label, get in FAIRNESS.items()},
+        index=list(best),
+    )
+    differences = []
+    for label in FAIRNESS:
+        values = table[label]
+        if values.map(repr).nunique() > 1:
             listed = ", ".join(f"{t}: {v}" for t, v in values.items())
-            found.append(f"{label} differs ({listed})")
-    return found
+            differences.append(f"{label} differs ({listed})")
+    if "search space" not in " ".join(differences):
+        table = table.drop(columns="search space")  # shown once beneath the table
+    table["epochs consumed in tuning"] = [b["totals"]["epochs_consumed"] for b in best.values()]
+    return table, differences
+
+
+def fairness_text(differences: list[str]) -> str:
+    if not differences:
+        return (
+            "Every tuner searched the same space with the same budget, batch size, validation "
+            "split, objective and seed: the rows are comparable. Epochs consumed differ only by "
+            "how each tuner spent that budget (pruning, Hyperband's short trials)."
+        )
+    return "The rows are not comparable: " + "; ".join(differences) + "."
+
+
+def optuna_importances(ledger: pd.DataFrame, space: dict, objective: str) -> dict | None:
+    """fANOVA importances of the hyperparameters, from a tuner's complete trials."""
+    import optuna
+
+    from bloomtune.ledger import OBJECTIVES
+    from bloomtune.search_space import optuna_distributions
+
+    complete = ledger[(ledger["status"] == "complete") & ledger["score"].notna()]
+    varying = [n for n in space if complete[n].nunique() > 1]
+    if len(complete) < 3 or not varying:
+        return None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    direction = "maximize" if OBJECTIVES[objective] == "max" else "minimize"
+    study = optuna.create_study(direction=direction)
+    distributions = optuna_distributions(space)
+    for _, row in complete.iterrows():
+        params = {}
+        for name, dist in distributions.items():
+            value = row[name]
+            if isinstance(dist, optuna.distributions.CategoricalDistribution):
+                value = next(c for c in dist.choices if str(c) == str(value))
+            params[name] = value
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params, distributions=distributions, value=float(row["score"])
+            )
+        )
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+    return optuna.importance.get_param_importances(study, evaluator=evaluator)
+
+
+def provenance(metrics: list[dict], best: dict[str, dict]) -> dict[str, str]:
+    versions = []
+    for package in PACKAGES:
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    data = metrics[0]["data"]
+    return {
+        "data": f"{data['source']}, split {data['split']}, {data['image_size']} px",
+        "manifest sha256": ", ".join(sorted({m["data"]["manifest_sha256"] for m in metrics})),
+        "params fingerprints": ", ".join(
+            f"{t}: {b['params_fingerprint']}" for t, b in best.items()
+        ),
+        "packages": ", ".join(versions) + f", Python {platform.python_version()}",
+        "device": ", ".join(sorted({m["device"] for m in metrics})),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def _format(column: str, value) -> str:
@@ -132,76 +220,167 @@ def _mark_best(frame: pd.DataFrame, shown: pd.DataFrame, marker) -> pd.DataFrame
     return shown
 
 
-def build_report(
-    tuners: list[str], tuning_dir: Path, metrics_dir: Path, settings: dict, out_dir: Path
-) -> pd.DataFrame:
-    """Write summary.csv, report.md and report.html under out_dir; return the summary table."""
-    metrics = [read_json(metrics_dir / f"{t}.json") for t in tuners]
-    tuning = {t: read_json(tuning_dir / t / "best.json")["settings"] for t in tuners}
-    summary = pd.DataFrame([summary_row(m) for m in metrics], columns=list(COLUMNS))
-    differences = fairness_differences(tuning)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / "summary.csv") as tmp:
-        summary.to_csv(tmp, index=False)
-    blog = pd.DataFrame(BLOG_ROWS) if settings.get("show_blog_reference") else None
-    title = settings.get("title", "bloomtune report")
-    with atomic_path(out_dir / "report.md") as tmp:
-        tmp.write_text(_markdown(title, summary, differences, blog))
-    with atomic_path(out_dir / "report.html") as tmp:
-        tmp.write_text(_html(title, summary, differences, blog))
-    log.info("report: %d tuners, written to %s", len(summary), out_dir)
-    return summary
+class Report:
+    """Everything the report shows, gathered from the stages' outputs."""
 
+    def __init__(self, tuners, tuning_dir: Path, metrics_dir: Path, best_epoch_dir: Path):
+        self.metrics = [read_json(metrics_dir / f"{t}.json") for t in tuners]
+        self.best = {t: read_json(tuning_dir / t / "best.json") for t in tuners}
+        self.ledgers = {t: pd.read_csv(tuning_dir / t / "trials.csv") for t in tuners}
+        self.histories = {
+            t: (
+                pd.read_csv(best_epoch_dir / t / "history.csv"),
+                read_json(best_epoch_dir / t / "best_epoch.json")["best_epoch"],
+            )
+            for t in tuners
+        }
+        self.objective = self.metrics[0]["objective"]
+        self.space = next(iter(self.best.values()))["settings"]["search_space"]
+        self.summary = pd.DataFrame([summary_row(m) for m in self.metrics], columns=list(COLUMNS))
+        self.fairness_table, self.differences = fairness(self.best)
 
-def _fairness_text(differences: list[str]) -> str:
-    if not differences:
-        return (
-            "Every tuner searched with the same budget, batch size, validation split, search "
-            "space and seed: the rows are comparable."
+    def draw(self, out_dir: Path) -> dict[str, tuple[Path, str]]:
+        """Write the figures; return name -> (path, caption)."""
+        drawn = {
+            "anytime": (
+                figures.anytime_curves(self.ledgers, self.objective, out_dir / "anytime.png"),
+                f"Best {self.objective} found so far against cumulative epochs and wall time.",
+            ),
+            "best_epoch": (
+                figures.best_epoch_curves(
+                    self.histories, self.objective, out_dir / "best_epoch.png"
+                ),
+                f"Validation {self.objective} per epoch of each tuner's best hyperparameters.",
+            ),
+            "hyperparameters": (
+                figures.hyperparameters_tried(
+                    self.ledgers, self.space, out_dir / "hyperparameters.png"
+                ),
+                "Every trial's hyperparameters, by tuner and status.",
+            ),
+        }
+        values = {}
+        for tuner, best in self.best.items():
+            if best["framework"] == "optuna":
+                found = optuna_importances(self.ledgers[tuner], self.space, self.objective)
+                if found:
+                    values[tuner] = found
+        drawn["importances"] = (
+            figures.importances(values, out_dir / "importances.png"),
+            "Hyperparameter importances (Optuna's fANOVA) from each Optuna tuner's trials.",
         )
-    return "The rows are not comparable: " + "; ".join(differences) + "."
+        return drawn
 
 
-def _markdown(title, summary, differences, blog) -> str:
-    shown = _mark_best(summary, _rounded(summary), lambda v: f"**{v}**")
-    lines = [f"# {title}", "", f"Generated {_now()}.", "", "## Comparison", ""]
+def build_report(
+    tuners: list[str],
+    tuning_dir: Path,
+    metrics_dir: Path,
+    best_epoch_dir: Path,
+    settings: dict,
+    out_dir: Path,
+) -> pd.DataFrame:
+    """Write summary.csv, report.md, report.html and the figures; return the summary table."""
+    report = Report(tuners, Path(tuning_dir), Path(metrics_dir), Path(best_epoch_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    drawn = report.draw(out_dir)
+    blog = pd.DataFrame(BLOG_ROWS) if settings.get("show_blog_reference") else None
+    info = provenance(report.metrics, report.best)
+    title = settings.get("title", "bloomtune report")
+    note = settings.get("note", "")
+    with atomic_path(out_dir / "summary.csv") as tmp:
+        report.summary.to_csv(tmp, index=False)
+    with atomic_path(out_dir / "report.md") as tmp:
+        tmp.write_text(_markdown(title, note, report, drawn, blog, info))
+    with atomic_path(out_dir / "report.html") as tmp:
+        tmp.write_text(_html(title, note, report, drawn, blog, info))
+    log.info("report: %d tuners, written to %s", len(report.summary), out_dir)
+    return report.summary
+
+
+def _markdown(title, note, report: Report, drawn, blog, info) -> str:
+    shown = _mark_best(report.summary, _rounded(report.summary), lambda v: f"**{v}**")
+    lines = [f"# {title}", ""]
+    if note:
+        lines += [note, ""]
+    lines += ["## Comparison", ""]
     lines.append(shown.rename(columns=COLUMNS).to_markdown(index=False))
     lines += ["", "Best value per column in bold. Times are wall-clock seconds.", ""]
-    lines += ["## Fairness", "", _fairness_text(differences), ""]
     if blog is not None:
-        lines += ["## The blog's table (reference, not comparable)", ""]
+        lines += ["### The blog's table (reference only, not comparable)", ""]
         lines.append(_rounded(blog).rename(columns=COLUMNS).to_markdown(index=False))
-        lines.append("")
-    return "\n".join(lines)
+        lines += ["", BLOG_NOTE, ""]
+    for name, heading in SECTIONS.items():
+        if name in drawn:
+            path, caption = drawn[name]
+            lines += [f"## {heading}", "", f"![{caption}]({path.name})", "", caption, ""]
+    lines += ["## Fairness", "", fairness_text(report.differences), ""]
+    lines.append(report.fairness_table.to_markdown())
+    lines += ["", f"Search space: {_space_text(report.space)}."]
+    lines += ["", "## Provenance", ""]
+    lines += [f"- **{k}**: {v}" for k, v in info.items()]
+    return "\n".join(lines) + "\n"
 
 
-def _html(title, summary, differences, blog) -> str:
-    escaped = _rounded(summary).map(html.escape)
-    shown = _mark_best(summary, escaped, lambda v: f"<strong>{v}</strong>")
+SECTIONS = {
+    "anytime": "Any-time performance",
+    "best_epoch": "Best-epoch search",
+    "hyperparameters": "Hyperparameters tried",
+    "importances": "Hyperparameter importances",
+}
+BLOG_NOTE = (
+    "The blog gave Optuna 100 epochs per trial and Keras Tuner 3, used different batch sizes and "
+    "validated Optuna on its test set, so its rows say little about the tools."
+)
+STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:90em;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .6em;"
+    "border-bottom:1px solid #ccc;text-align:right}th{background:#eee}"
+    "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+    ".verdict{padding:.6em;border-left:4px solid #393}.unfair{border-color:#c33}"
+)
+
+
+def _image(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+
+
+def _html(title, note, report: Report, drawn, blog, info) -> str:
+    escaped = _rounded(report.summary).map(html.escape)
+    shown = _mark_best(report.summary, escaped, lambda v: f"<strong>{v}</strong>")
     table = shown.rename(columns=COLUMNS).to_html(index=False, escape=False, border=0)
+    verdict = "verdict unfair" if report.differences else "verdict"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:80em}"
-        "table{border-collapse:collapse}th,td{padding:.3em .6em;border-bottom:1px solid #ccc;"
-        "text-align:right}th{background:#eee}</style></head><body>",
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>Generated {_now()}.</p>",
+        f"<p>{html.escape(note)}</p>" if note else "",
         "<h2>Comparison</h2>",
         table,
         "<p>Best value per column in bold. Times are wall-clock seconds.</p>",
-        "<h2>Fairness</h2>",
-        f"<p>{html.escape(_fairness_text(differences))}</p>",
     ]
     if blog is not None:
         parts += [
-            "<h2>The blog's table (reference, not comparable)</h2>",
+            "<h3>The blog's table (reference only, not comparable)</h3>",
             _rounded(blog).rename(columns=COLUMNS).to_html(index=False, border=0),
+            f"<p>{html.escape(BLOG_NOTE)}</p>",
         ]
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for name, heading in SECTIONS.items():
+        if name in drawn:
+            path, caption = drawn[name]
+            parts += [f"<h2>{heading}</h2>", _image(path), f"<p>{html.escape(caption)}</p>"]
+    parts += [
+        "<h2>Fairness</h2>",
+        f'<p class="{verdict}">{html.escape(fairness_text(report.differences))}</p>',
+        report.fairness_table.to_html(border=0),
+        f"<p>Search space: {html.escape(_space_text(report.space))}.</p>",
+        "<h2>Provenance</h2><ul>",
+        *[
+            f"<li><strong>{html.escape(k)}</strong>: {html.escape(v)}</li>"
+            for k, v in info.items()
+        ],
+        "</ul></body></html>",
+    ]
+    return "\n".join(parts) + "\n"

@@ -43,3 +43,23 @@ def suggest_keras_tuner(hp, space: dict) -> dict:
                 sampling="log" if dim.get("log") else "linear",
             )
     return values
+
+
+def optuna_distributions(space: dict) -> dict:
+    """The space as Optuna distributions (to rebuild a study from a ledger)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    out = {}
+    for name, dim in space.items():
+        if dim["type"] == "categorical":
+            out[name] = CategoricalDistribution(dim["choices"])
+        elif dim["type"] == "int":
+            step = 1 if dim.get("log") else dim.get("step", 1)
+            out[name] = IntDistribution(
+                dim["low"], dim["high"], step=step, log=dim.get("log", False)
+            )
+        else:
+            out[name] = FloatDistribution(
+                float(dim["low"]), float(dim["high"]), log=dim.get("log", False)
+            )
+    return out

@@ -11,6 +11,7 @@ import pandas as pd
 from bloomtune import dataset
 from bloomtune.ledger import OBJECTIVES, best_epoch_of
 from bloomtune.model import build_model
+from bloomtune.params import tuner_settings
 from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, seed_everything, write_json
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class EpochLogger(keras.callbacks.Callback):
 
 def find_best_epoch(best: dict, sections: dict, data_dir: Path, out_dir: Path, tuner: str) -> dict:
     """Train the best hyperparameters with early stopping; write history.csv, best_epoch.json."""
-    seed, train = sections["seed"], sections["train"]
+    seed, train = sections["seed"], tuner_settings(sections, tuner, "train")
     objective = sections["tuning.objective"]
     settings = sections["best_epoch"]
     data = dataset.load_training(data_dir, train["validation_fraction"], seed)
@@ -76,7 +77,7 @@ def retrain(
     chosen: dict, sections: dict, data_dir: Path, model_path: Path, info_path: Path, tuner
 ):
     """Train on all training data for the best epoch count and save the model."""
-    seed, train = sections["seed"], sections["train"]
+    seed, train = sections["seed"], tuner_settings(sections, tuner, "train")
     data = dataset.load_all_training(data_dir)
     info = dataset.manifest(data_dir)
     seed_everything(derive_seed(seed, "retrain"))

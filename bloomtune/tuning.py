@@ -12,7 +12,7 @@ import keras
 from bloomtune import dataset
 from bloomtune.ledger import TrialRecorder, ledger_frame, summarise
 from bloomtune.model import auto_max_params, build_model
-from bloomtune.params import fingerprint
+from bloomtune.params import fingerprint, tuner_settings
 from bloomtune.runtime import atomic_path, derive_seed, seed_everything, write_json
 
 log = logging.getLogger(__name__)
@@ -123,15 +123,15 @@ def run_tuning(sections: dict, tuner: str, data_dir: Path, out_dir: Path, state:
     `state` holds what a resumed search needs; it is not an orchestrator output, so a failed run
     does not delete it."""
     options = sections[f"tuners.{tuner}"]
-    budget, space = sections["tuning"], sections["search_space"]
+    budget = tuner_settings(sections, tuner, "tuning")
+    train = tuner_settings(sections, tuner, "train")
+    space = sections["search_space"]
     manifest = dataset.manifest(data_dir)
     state_dir = state_dir_for(state, sections, manifest)
     hp_names = list(space)
     recorder = TrialRecorder(tuner, budget["objective"], hp_names, state_dir / "ledger.jsonl", log)
     recorder.total_trials = budget["max_trials"]
-    data = dataset.load_training(
-        data_dir, sections["train"]["validation_fraction"], sections["seed"]
-    )
+    data = dataset.load_training(data_dir, train["validation_fraction"], sections["seed"])
     log.info(
         "%s: %s search, %d train / %d validation images, %d classes, up to %d trials x %d epochs",
         tuner,
@@ -147,7 +147,7 @@ def run_tuning(sections: dict, tuner: str, data_dir: Path, out_dir: Path, state:
         options,
         space,
         budget,
-        sections["train"],
+        train,
         sections["seed"],
         data,
         recorder,
@@ -185,6 +185,7 @@ def write_results(search: Search, out_dir: Path) -> dict:
         "trial": best["trial"],
         "hyperparameters": {k: best[k] for k in search.space},
         "totals": summary["totals"],
+        "params_fingerprint": search.state_dir.name,
         "settings": {
             "seed": search.seed,
             "budget": search.budget,

@@ -14,6 +14,7 @@ def arguments(parser):
     parser.add_argument("--best-epoch", type=Path, required=True, help="the best_epoch.json")
     parser.add_argument("--retrained", type=Path, required=True, help="the retraining record")
     parser.add_argument("--out", type=Path, required=True, help="metrics JSON to write")
+    parser.add_argument("--details", type=Path, required=True, help="per-class CSV, confusion PNG")
 
 
 def work(args, sections):
@@ -26,6 +27,7 @@ def work(args, sections):
         read_json(args.best_epoch),
         read_json(args.retrained),
         args.out,
+        args.details,
     )
 
 

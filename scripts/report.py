@@ -8,13 +8,21 @@ from bloomtune.cli import run_stage
 def arguments(parser):
     parser.add_argument("--tuning", type=Path, required=True, help="folder of per-tuner tuning")
     parser.add_argument("--metrics", type=Path, required=True, help="folder of metrics JSONs")
+    parser.add_argument("--best-epoch", type=Path, required=True, help="folder of best-epoch runs")
     parser.add_argument("--out", type=Path, required=True, help="report folder")
 
 
 def work(args, sections):
     from bloomtune.report import build_report
 
-    build_report(list(sections["tuners"]), args.tuning, args.metrics, sections["report"], args.out)
+    build_report(
+        list(sections["tuners"]),
+        args.tuning,
+        args.metrics,
+        args.best_epoch,
+        sections["report"],
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -8,11 +8,13 @@ import sys
 import pandas as pd
 import pytest
 import yaml
-from conftest import copy_project, dvc, run, snakemake
+from conftest import ROOT, copy_project, dvc, run, snakemake
 from dag import snakemake_jobs
 
+from bloomtune.params import load_params
+
 pytestmark = pytest.mark.pipeline
-TUNERS = ["optuna_tpe", "kt_random", "kt_bayesian", "kt_hyperband"]
+TUNERS = list(load_params([ROOT / "params.yaml"])["tuners"])
 PER_TUNER = ["tune", "best_epoch", "retrain", "evaluate"]
 
 
@@ -45,12 +47,21 @@ def test_snakemake_runs_the_whole_dag(snakemake_project):
     summary = pd.read_csv(results / "report" / "summary.csv")
     assert summary["tuner"].tolist() == TUNERS
     html = (results / "report" / "report.html").read_text()
+    assert "http://" not in html and "https://" not in html  # self-contained
+    assert html.count('src="data:image/png;base64,') == 4
     for tuner in TUNERS:
         assert f"<td>{tuner}</td>" in html
         metrics = json.loads((results / "metrics" / f"{tuner}.json").read_text())
         row = summary.set_index("tuner").loc[tuner]
-        assert row["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
+        for column in ("test_loss", "test_accuracy", "test_top5_accuracy", "epochs_consumed"):
+            assert row[column] == pytest.approx(metrics[column]), (tuner, column)
+        assert row["total_s"] == pytest.approx(metrics["seconds"]["total"])
         assert 0.0 <= metrics["test_accuracy"] <= 1.0
+        history = pd.read_csv(results / "best_epoch" / tuner / "history.csv")
+        chosen = json.loads((results / "best_epoch" / tuner / "best_epoch.json").read_text())
+        assert chosen["best_epoch"] == history.loc[history["val_accuracy"].idxmax(), "epoch"]
+        per_class = pd.read_csv(results / "evaluation" / tuner / "per_class.csv")
+        assert per_class["images"].sum() == metrics["test_images"]
         assert (results / "models" / f"{tuner}.keras").stat().st_size > 0
         trials = pd.read_csv(results / "tuning" / tuner / "trials.csv")
         assert 1 <= len(trials) <= 2
@@ -98,7 +109,11 @@ def test_dvc_commit_after_snakemake_leaves_status_clean(snakemake_project):
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("tuners.kt_random.num_initial_points", 2, {"tune@kt_random", "report"}),
+        (
+            "tuners.kt_random.num_initial_points",
+            2,
+            {"tune@kt_random", "best_epoch@kt_random", "retrain@kt_random", "report"},
+        ),
         ("report.title", "Another title", {"report"}),
         ("standardise.image_size", 24, {"standardise"}),
         ("tuning.max_trials", 3, {f"tune@{t}" for t in TUNERS}),
@@ -114,6 +129,22 @@ def test_dvc_status_flags_exactly_the_stages_that_read_a_change(dvc_project, key
     finally:
         params.write_text(original)
     assert set(changed) == expected
+
+
+def test_snakemake_builds_its_browsable_report(snakemake_project):
+    target = "results/report/snakemake.html"
+    snakemake(["--configfile", "config/smoke.yaml", "--report", target], snakemake_project)
+    assert (snakemake_project / target).stat().st_size > 0
+
+
+def test_dvc_metrics_and_plots_list_every_tuner(dvc_project):
+    metrics = json.loads(dvc(["metrics", "show", "--json"], dvc_project).stdout)
+    shown = json.dumps(metrics)
+    for tuner in TUNERS:
+        assert f"results/metrics/{tuner}.json" in shown
+    assert "test_accuracy" in shown
+    plots = dvc(["plots", "show", "--json"], dvc_project).stdout
+    assert "results/best_epoch/kt_random/history.csv" in plots
 
 
 def test_dvc_repro_matches_snakemake_numbers(dvc_project, snakemake_project):

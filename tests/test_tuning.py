@@ -26,7 +26,13 @@ def _tune(data, tmp_path, tuner, sections=None, **tuning):
 
 def test_ledger_has_the_same_columns_for_every_tuner_and_totals_add_up(data, tmp_path):
     columns = ledger_columns(["filters", "kernel_size", "strides", "activation", "learning_rate"])
-    for tuner in ("optuna_tpe", "kt_random", "kt_bayesian", "kt_hyperband"):
+    for tuner in (
+        "optuna_tpe",
+        "optuna_tpe_hyperband",
+        "kt_random",
+        "kt_bayesian",
+        "kt_hyperband",
+    ):
         best, trials = _tune(data, tmp_path, tuner, max_trials=2, max_epochs=2)
         assert trials.columns.tolist() == columns, tuner
         assert len(trials) == 2

@@ -1,0 +1,133 @@
+"""The report's figures, drawn with matplotlib into PNG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bloomtune.ledger import OBJECTIVES  # noqa: E402
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def best_so_far(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
+    """Cumulative epochs and wall seconds against the best score found so far, trial by trial."""
+    ordered = trials.sort_values("trial")
+    scores = ordered["score"].astype(float)
+    if OBJECTIVES[objective] == "max":
+        best = scores.fillna(-np.inf).cummax().replace(-np.inf, np.nan)
+    else:
+        best = scores.fillna(np.inf).cummin().replace(np.inf, np.nan)
+    return pd.DataFrame(
+        {
+            "epochs": ordered["epochs_run"].cumsum().to_numpy(),
+            "wall_s": ordered["wall_s"].cumsum().to_numpy(),
+            "best": best.to_numpy(),
+        }
+    )
+
+
+def anytime_curves(ledgers: dict[str, pd.DataFrame], objective: str, path: Path) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for tuner, trials in ledgers.items():
+        curve = best_so_far(trials, objective)
+        axes[0].step(curve["epochs"], curve["best"], where="post", label=tuner, marker=".")
+        axes[1].step(curve["wall_s"], curve["best"], where="post", label=tuner, marker=".")
+    axes[0].set_xlabel("cumulative epochs trained")
+    axes[1].set_xlabel("cumulative tuning wall time (s)")
+    for ax in axes:
+        ax.set_ylabel(f"best {objective} so far")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    return _save(fig, path)
+
+
+def best_epoch_curves(histories: dict[str, tuple[pd.DataFrame, int]], objective, path) -> Path:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for tuner, (history, chosen) in histories.items():
+        (line,) = ax.plot(history["epoch"], history[objective], marker=".", label=tuner)
+        value = history.loc[history["epoch"] == chosen, objective]
+        ax.plot([chosen], value, marker="*", markersize=14, color=line.get_color())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(objective)
+    ax.set_title("best hyperparameters per epoch (star: chosen epoch)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def hyperparameters_tried(ledgers: dict[str, pd.DataFrame], space: dict, path: Path) -> Path:
+    """One strip per hyperparameter: every trial's value, by tuner, coloured by status."""
+    names = list(space)
+    tuners = list(ledgers)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 0.6 * len(tuners) + 1.8))
+    colours = {"complete": "tab:blue", "pruned": "tab:orange", "failed": "tab:red"}
+    for ax, name in zip(np.atleast_1d(axes), names, strict=True):
+        dim = space[name]
+        categorical = dim["type"] == "categorical"
+        for row, tuner in enumerate(tuners):
+            trials = ledgers[tuner]
+            if categorical:
+                lookup = {str(c): i for i, c in enumerate(dim["choices"])}
+                x = trials[name].astype(str).map(lookup).astype(float)
+            else:
+                x = trials[name].astype(float)
+            jitter = (np.arange(len(trials)) % 5 - 2) * 0.06
+            ax.scatter(x, row + jitter, c=[colours.get(s, "grey") for s in trials["status"]], s=18)
+        if categorical:
+            ax.set_xticks(range(len(dim["choices"])), [str(c) for c in dim["choices"]])
+        elif dim.get("log"):
+            ax.set_xscale("log")
+        ax.set_yticks(range(len(tuners)), tuners if ax is np.atleast_1d(axes)[0] else [])
+        ax.set_ylim(-0.6, len(tuners) - 0.4)
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+    fig.suptitle("hyperparameters tried (blue complete, orange pruned, red failed)", fontsize=10)
+    return _save(fig, path)
+
+
+def importances(values: dict[str, dict[str, float]], path: Path) -> Path:
+    if not values:
+        fig, ax = plt.subplots(figsize=(7, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no Optuna tuner with 3 or more complete, varied trials", ha="center")
+        return _save(fig, path)
+    fig, ax = plt.subplots(figsize=(7, 1 + 0.4 * sum(len(v) for v in values.values())))
+    labels, heights = [], []
+    for tuner, scores in values.items():
+        for name, score in scores.items():
+            labels.append(f"{tuner}: {name}")
+            heights.append(score)
+    ax.barh(range(len(labels)), heights)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("importance (fANOVA, share of variance)")
+    return _save(fig, path)
+
+
+def confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path) -> Path:
+    n = len(class_names)
+    size = min(4 + n * 0.25, 16)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    if n <= 30:
+        ax.set_xticks(range(n), class_names, rotation=90, fontsize=7)
+        ax.set_yticks(range(n), class_names, fontsize=7)
+        for (i, j), count in np.ndenumerate(matrix):
+            if count:
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=7)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    return _save(fig, path)
