@@ -147,6 +147,61 @@ def download_oxford(settings: dict, raw: Path) -> None:
         write_json(tmp / "source.json", {"source": "oxford102", "base_url": base, "md5": md5})
 
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+
+def download_folder(settings: dict, seed: int, raw: Path) -> None:
+    """Copy a folder of class subfolders into raw and split it, stratified and seeded."""
+    import numpy as np
+
+    from bloomtune.runtime import derive_seed
+
+    root = Path(settings["path"]).expanduser()
+    if not root.is_dir():
+        raise DownloadError(f"data.folder.path: {root} is not a folder")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        raise DownloadError(
+            f"data.folder.path: {root} needs at least 2 class subfolders, found {len(classes)}"
+        )
+    fraction = settings.get("test_fraction", 0.2)
+    rng = np.random.default_rng(derive_seed(seed, "folder-split"))
+    splits: dict[str, list] = {"train": [], "test": []}
+    with atomic_path(raw, directory=True) as tmp:
+        for label, name in enumerate(classes):
+            files = sorted(
+                p for p in (root / name).iterdir()
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )  # fmt: skip
+            if len(files) < 2:
+                raise DownloadError(
+                    f"data.folder.path: class folder {name!r} has {len(files)} image(s); "
+                    "every class needs at least 2 (one to train, one to test)"
+                )
+            (tmp / "images" / name).mkdir(parents=True)
+            for path in files:
+                shutil.copyfile(path, tmp / "images" / name / path.name)
+            n_test = min(max(1, round(fraction * len(files))), len(files) - 1)
+            order = rng.permutation(len(files))
+            for rank, i in enumerate(order):
+                entry = [f"images/{name}/{files[i].name}", label]
+                splits["test" if rank < n_test else "train"].append(entry)
+        for entries in splits.values():
+            entries.sort()
+        write_json(tmp / "index.json", {"classes": classes, "splits": splits})
+        write_json(
+            tmp / "source.json",
+            {"source": "folder", "path": str(root), "test_fraction": fraction, "seed": seed},
+        )
+    log.info(
+        "folder: %d classes, %d train / %d test images copied from %s",
+        len(classes),
+        len(splits["train"]),
+        len(splits["test"]),
+        root,
+    )
+
+
 def download(data: dict, seed: int, raw: Path) -> None:
     """Put the data set named by data.source into raw (replacing it only once complete)."""
     source = data["source"]
@@ -159,4 +214,4 @@ def download(data: dict, seed: int, raw: Path) -> None:
     elif source == "oxford102":
         download_oxford(data["oxford102"], raw)
     else:
-        raise NotImplementedError(f"data.source: {source!r} is not supported yet")
+        download_folder(data["folder"], seed, raw)

@@ -18,7 +18,7 @@ SCHEMA = ROOT / "config" / "schema.yaml"
 # "tuners.{tuner}" is the one tuner's own entry.
 STAGE_SECTIONS = {
     "download": ["seed", "data"],
-    "standardise": ["standardise"],
+    "standardise": ["standardise", "data.on_bad_image"],
     "tune": ["seed", "train", "tuning", "search_space", "tuners.{tuner}"],
     "best_epoch": ["seed", "train", "tuning.objective", "best_epoch", "tuners.{tuner}"],
     "retrain": ["seed", "train", "tuners.{tuner}"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing as mp
+import os
 import shutil
 import time
 from pathlib import Path
@@ -42,12 +43,6 @@ def _init_worker(array_path: str, size: int, interpolation: str) -> None:
     _worker["interpolation"] = interpolation
 
 
-def _fill(task: tuple[int, str]) -> int:
-    index, path = task
-    _worker["array"][index] = load_rgb(path, _worker["size"], _worker["interpolation"])
-    return index
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -56,31 +51,74 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _fill(task: tuple[int, str]) -> tuple[int, str | None]:
+    """Decode one image into its row; report an unreadable one instead of raising."""
+    index, path = task
+    try:
+        _worker["array"][index] = load_rgb(path, _worker["size"], _worker["interpolation"])
+    except BadImageError as exc:
+        return index, str(exc)
+    return index, None
+
+
+def _compact(images_path: Path, keep: np.ndarray) -> None:
+    """Drop the rows of skipped images, copying the kept rows in bounded chunks."""
+    source = np.load(images_path, mmap_mode="r")
+    tmp = images_path.with_name("compact_" + images_path.name)
+    target = np.lib.format.open_memmap(
+        tmp, mode="w+", dtype=np.uint8, shape=(int(keep.sum()), *source.shape[1:])
+    )
+    rows = np.flatnonzero(keep)
+    for start in range(0, len(rows), 256):
+        chunk = rows[start : start + 256]
+        target[start : start + len(chunk)] = source[chunk]
+    target.flush()
+    del source, target
+    os.replace(tmp, images_path)
+
+
 def write_split(
-    out: Path, name: str, paths: list[Path], labels: np.ndarray, *, size, interpolation, threads
-) -> dict:
-    """Stream the resized images of one split into out/<name>_images.npy (memory-mapped)."""
+    out: Path, name: str, items: list[tuple[Path, int]], *, size, interpolation, threads, on_bad
+) -> tuple[dict, list[str]]:
+    """Stream the resized images of one split into out/<name>_images.npy (memory-mapped).
+
+    Returns the split's manifest entry and the images skipped as unreadable."""
     images_path = out / f"{name}_images.npy"
     array = np.lib.format.open_memmap(
-        images_path, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3)
+        images_path, mode="w+", dtype=np.uint8, shape=(len(items), size, size, 3)
     )
     del array  # workers open it themselves; nothing of it stays in this process
-    tasks = [(i, str(p)) for i, p in enumerate(paths)]
-    start, done = time.perf_counter(), 0
+    tasks = [(i, str(path)) for i, (path, _) in enumerate(items)]
+    start, bad = time.perf_counter(), {}
     context = mp.get_context("fork")
     with context.Pool(threads, _init_worker, (str(images_path), size, interpolation)) as pool:
-        for done, _ in enumerate(pool.imap_unordered(_fill, tasks, chunksize=16), start=1):
+        results = pool.imap_unordered(_fill, tasks, chunksize=16)
+        for done, (index, error) in enumerate(results, start=1):
+            if error:
+                log.warning("%s %s", "unreadable:" if on_bad == "fail" else "skipping", error)
+                bad[index] = items[index][0]
             if done % 1000 == 0 or done == len(tasks):
                 rate = done / max(time.perf_counter() - start, 1e-9)
                 log.info("standardise %s: %d/%d images (%.0f/s)", name, done, len(tasks), rate)
+    if bad and on_bad == "fail":
+        names = ", ".join(sorted(Path(p).name for p in bad.values())[:20])
+        raise BadImageError(
+            f"{len(bad)} unreadable image(s): {names} (data.on_bad_image: skip leaves them out)"
+        )
+    keep = np.ones(len(items), dtype=bool)
+    keep[list(bad)] = False
+    if bad:
+        _compact(images_path, keep)
+    labels = np.array([label for _, label in items], dtype=np.int64)[keep]
     labels_path = out / f"{name}_labels.npy"
-    np.save(labels_path, labels.astype(np.int64))
-    return {
-        "count": len(paths),
+    np.save(labels_path, labels)
+    entry = {
+        "count": int(keep.sum()),
         "images": images_path.name,
         "labels": labels_path.name,
         "sha256": {images_path.name: _sha256(images_path), labels_path.name: _sha256(labels_path)},
     }
+    return entry, [f"{Path(p).parent.name}/{Path(p).name}" for p in bad.values()]
 
 
 def check_disk_space(out: Path, n_images: int, size: int) -> None:
@@ -93,63 +131,89 @@ def check_disk_space(out: Path, n_images: int, size: int) -> None:
         )
 
 
-def standardise_oxford(
-    raw: Path, out: Path, *, image_size, split, interpolation, threads, source=None
-) -> dict:
-    """Standardise a data set in the Oxford layout under raw into out; return the manifest."""
+def oxford_listing(raw: Path, split: str) -> tuple[dict[str, list], list[str]]:
+    """(path, label) per split of a data set in the Oxford layout, and its class names."""
     labels = oxford.read_labels(raw)
     numbers = oxford.split_numbers(raw, split)
+    listing = {
+        name: [(oxford.image_path(raw, int(n)), int(labels[n - 1])) for n in ids]
+        for name, ids in numbers.items()
+    }
     n_classes = int(labels.max()) + 1
+    return listing, [f"class_{i + 1:03d}" for i in range(n_classes)]
+
+
+def folder_listing(raw: Path) -> tuple[dict[str, list], list[str]]:
+    """(path, label) per split of a folder data set indexed by the download stage."""
+    index = read_json(raw / "index.json")
+    listing = {
+        name: [(raw / path, int(label)) for path, label in items]
+        for name, items in index["splits"].items()
+    }
+    return listing, index["classes"]
+
+
+def standardise_listing(
+    listing: dict[str, list], class_names: list[str], out: Path, settings: dict, threads: int,
+    *, on_bad: str = "fail", source: dict | None = None, split: str,
+) -> dict:  # fmt: skip
+    """Write every split of `listing` under out (replaced only when complete); return the
+    manifest."""
+    size = settings["image_size"]
     out.parent.mkdir(parents=True, exist_ok=True)
-    check_disk_space(out.parent, sum(len(v) for v in numbers.values()), image_size)
+    check_disk_space(out.parent, sum(len(v) for v in listing.values()), size)
+    n_classes = len(class_names)
     with atomic_path(out, directory=True) as tmp:
-        splits = {}
-        for name, ids in numbers.items():
-            paths = [oxford.image_path(raw, int(n)) for n in ids]
-            splits[name] = write_split(
+        splits, skipped = {}, []
+        for name, items in listing.items():
+            splits[name], bad = write_split(
                 tmp,
                 name,
-                paths,
-                labels[ids - 1],
-                size=image_size,
-                interpolation=interpolation,
+                items,
+                size=size,
+                interpolation=settings["interpolation"],
                 threads=threads,
+                on_bad=on_bad,
             )
-            splits[name]["class_counts"] = np.bincount(
-                labels[ids - 1], minlength=n_classes
-            ).tolist()
+            labels = np.load(tmp / splits[name]["labels"])
+            splits[name]["class_counts"] = np.bincount(labels, minlength=n_classes).tolist()
+            skipped += bad
         manifest = {
             "source": source or {},
-            "image_size": image_size,
-            "interpolation": interpolation,
+            "image_size": size,
+            "interpolation": settings["interpolation"],
             "split": split,
             "n_classes": n_classes,
-            "class_names": [f"class_{i + 1:03d}" for i in range(n_classes)],
-            "class_counts": np.bincount(labels, minlength=n_classes).tolist(),
+            "class_names": class_names,
+            "class_counts": np.sum([s["class_counts"] for s in splits.values()], axis=0).tolist(),
             "splits": splits,
-            "skipped": [],
+            "skipped": skipped,
         }
         write_json(tmp / "manifest.json", manifest)
     return manifest
 
 
-def standardise(raw: Path, out: Path, settings: dict, threads: int) -> dict:
+def standardise(
+    raw: Path, out: Path, settings: dict, threads: int, on_bad_image: str = "fail"
+) -> dict:
     """Standardise the raw data set into out as the standardise: params section says."""
     source = read_json(raw / "source.json") if (raw / "source.json").exists() else {}
-    manifest = standardise_oxford(
-        raw,
-        out,
-        image_size=settings["image_size"],
-        split=settings["split"],
-        interpolation=settings["interpolation"],
-        threads=threads,
-        source=source,
+    if source.get("source") == "folder":
+        listing, classes = folder_listing(raw)
+        split = "folder"
+    else:
+        listing, classes = oxford_listing(raw, settings["split"])
+        split = settings["split"]
+    manifest = standardise_listing(
+        listing, classes, out, settings, threads, on_bad=on_bad_image, source=source, split=split
     )
     counts = ", ".join(f"{k} {v['count']}" for k, v in manifest["splits"].items())
+    skipped = f"; skipped {len(manifest['skipped'])} unreadable" if manifest["skipped"] else ""
     log.info(
-        "standardised %s at %d px: %s",
+        "standardised %s at %d px: %s%s",
         source.get("source", "data"),
         settings["image_size"],
         counts,
+        skipped,
     )
     return manifest

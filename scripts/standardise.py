@@ -12,7 +12,13 @@ def arguments(parser):
 
 
 def work(args, sections):
-    standardise(args.raw, args.out, sections["standardise"], args.threads)
+    standardise(
+        args.raw,
+        args.out,
+        sections["standardise"],
+        args.threads,
+        on_bad_image=sections["data.on_bad_image"],
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,93 @@
+"""The folder source: class subfolders, any image mode to RGB, unreadable images skipped or fatal."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bloomtune.download import DownloadError, download_folder
+from bloomtune.standardise import BadImageError, standardise
+
+SETTINGS = {"image_size": 12, "split": "blog", "interpolation": "area"}
+
+
+def _image(path, mode: str, colour) -> None:
+    Image.new(mode, (30, 20), colour).save(path)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "mine"
+    for name, colour in (("daisy", (250, 250, 250)), ("rose", (200, 10, 10))):
+        (root / name).mkdir(parents=True)
+        for i in range(4):
+            _image(root / name / f"{i}.jpg", "RGB", colour)
+    _image(root / "daisy" / "grey.png", "L", 200)
+    _image(root / "rose" / "alpha.png", "RGBA", (200, 10, 10, 128))
+    Image.new("RGB", (30, 20), (200, 10, 10)).convert("CMYK").save(root / "rose" / "cmyk.jpg")
+    Image.new("RGB", (30, 20), (200, 10, 10)).convert("P").save(root / "rose" / "palette.png")
+    (root / "rose" / "corrupt.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
+    (root / "rose" / "notes.txt").write_text("not an image, not listed")
+    return root
+
+
+def _download(folder, tmp_path, fraction=0.25):
+    raw = tmp_path / "data" / "raw"
+    download_folder({"path": str(folder), "test_fraction": fraction}, seed=3, raw=raw)
+    return raw
+
+
+def test_skip_names_the_corrupt_image_and_keeps_the_rest(folder, tmp_path):
+    raw = _download(folder, tmp_path)
+    manifest = standardise(raw, tmp_path / "std", SETTINGS, threads=2, on_bad_image="skip")
+    assert manifest["class_names"] == ["daisy", "rose"]
+    assert manifest["skipped"] == ["rose/corrupt.jpg"]
+    total = sum(s["count"] for s in manifest["splits"].values())
+    assert total == 12  # 5 daisy + 7 readable rose images
+    for name, split in manifest["splits"].items():
+        images = np.load(tmp_path / "std" / split["images"])
+        labels = np.load(tmp_path / "std" / split["labels"])
+        assert images.shape == (split["count"], 12, 12, 3) and len(labels) == split["count"]
+    on_disk = json.loads((tmp_path / "std" / "manifest.json").read_text())
+    assert on_disk["skipped"] == manifest["skipped"]
+
+
+def test_every_mode_becomes_rgb(folder, tmp_path):
+    raw = _download(folder, tmp_path, fraction=0.5)
+    standardise(raw, tmp_path / "std", SETTINGS, threads=1, on_bad_image="skip")
+    images = np.concatenate([np.load(p) for p in sorted((tmp_path / "std").glob("*_images.npy"))])
+    labels = np.concatenate([np.load(p) for p in sorted((tmp_path / "std").glob("*_labels.npy"))])
+    roses = images[labels == 1].reshape(-1, 3).mean(0)
+    assert roses[0] > 150 and roses[1] < 60  # red stays red through CMYK, palette and alpha
+    assert np.all(images[labels == 0] > 150)  # white and grey daisies
+
+
+def test_fail_stops_and_names_the_file_leaving_nothing(folder, tmp_path):
+    raw = _download(folder, tmp_path, fraction=0.5)
+    with pytest.raises(BadImageError, match="corrupt.jpg"):
+        standardise(raw, tmp_path / "std", SETTINGS, threads=2, on_bad_image="fail")
+    assert not (tmp_path / "std").exists()
+
+
+def test_split_is_stratified_and_seeded(folder, tmp_path):
+    raw = _download(folder, tmp_path / "a")
+    again = _download(folder, tmp_path / "b")
+    index = json.loads((raw / "index.json").read_text())
+    assert index == json.loads((again / "index.json").read_text())
+    test_labels = [label for _, label in index["splits"]["test"]]
+    assert sorted(set(test_labels)) == [0, 1]
+
+
+def test_too_few_classes_or_an_empty_class_fail_clearly(tmp_path):
+    root = tmp_path / "one"
+    (root / "daisy").mkdir(parents=True)
+    _image(root / "daisy" / "a.jpg", "RGB", (1, 2, 3))
+    with pytest.raises(DownloadError, match="at least 2 class subfolders, found 1"):
+        _download(root, tmp_path)
+    (root / "empty").mkdir()
+    with pytest.raises(DownloadError, match="'daisy' has 1 image"):
+        _download(root, tmp_path)
+    assert not (tmp_path / "data" / "raw").exists()
