@@ -1,4 +1,4 @@
-"""The folder source: class subfolders, any image mode to RGB, unreadable images skipped or fatal."""
+"""The folder source: class subfolders, every image mode to RGB, unreadable images handled."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_skip_names_the_corrupt_image_and_keeps_the_rest(folder, tmp_path):
     assert manifest["skipped"] == ["rose/corrupt.jpg"]
     total = sum(s["count"] for s in manifest["splits"].values())
     assert total == 12  # 5 daisy + 7 readable rose images
-    for name, split in manifest["splits"].items():
+    for split in manifest["splits"].values():
         images = np.load(tmp_path / "std" / split["images"])
         labels = np.load(tmp_path / "std" / split["labels"])
         assert images.shape == (split["count"], 12, 12, 3) and len(labels) == split["count"]
