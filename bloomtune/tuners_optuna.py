@@ -76,7 +76,9 @@ def run_optuna(search) -> None:
     objective_name = search.objective
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
-        study_name=f"bloomtune-{search.name}",
+        # The state folder's name fingerprints params and data: a changed search gets a fresh
+        # study even in a shared RDB storage.
+        study_name=f"bloomtune-{search.name}-{search.state_dir.name}",
         storage=storage_for(search),
         sampler=make_sampler(options.get("sampler", "tpe"), search.seed),
         pruner=make_pruner(options.get("pruner", "none"), search.budget["max_epochs"]),

@@ -105,3 +105,14 @@ def test_a_finished_search_is_not_rerun_and_a_changed_one_starts_fresh(data, tmp
     assert len(states) == 1  # the old search's state was discarded
     best = json.loads((tmp_path / "tuning" / "optuna_tpe" / "best.json").read_text())
     assert best["settings"]["budget"]["max_trials"] == 3
+
+
+def test_optuna_accepts_an_rdb_storage(data, tmp_path):
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    sections = tune_sections("optuna_tpe", max_trials=2, max_epochs=1)
+    sections["tuners.optuna_tpe"]["storage"] = url
+    _, trials = _tune(data, tmp_path, "optuna_tpe", sections)
+    studies = optuna.get_all_study_summaries(storage=url)
+    assert len(studies) == 1 and studies[0].n_trials == len(trials) == 2
