@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 LABELS_FILE = "imagelabels.mat"
 SETID_FILE = "setid.mat"
@@ -25,6 +24,8 @@ def image_path(raw: Path, number: int) -> Path:
 
 def read_labels(raw: Path) -> np.ndarray:
     """0-based class of each image, indexed by image number - 1."""
+    import scipy.io  # imported here: costly, and only the metadata needs it
+
     labels = scipy.io.loadmat(raw / LABELS_FILE)["labels"]
     if labels.ndim != 2 or labels.shape[0] != 1:
         raise ValueError(
@@ -34,6 +35,8 @@ def read_labels(raw: Path) -> np.ndarray:
 
 
 def read_setid(raw: Path) -> dict[str, np.ndarray]:
+    import scipy.io
+
     mat = scipy.io.loadmat(raw / SETID_FILE)
     return {key: mat[key][0].astype(np.int64) for key in ("trnid", "valid", "tstid")}
 

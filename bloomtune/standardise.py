@@ -36,29 +36,34 @@ def load_rgb(path: str | Path, size: int, interpolation: str) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _init_worker(array_path: str, size: int, interpolation: str) -> None:
+def _init_worker(array_path: str, offset: int, size: int, interpolation: str) -> None:
     cv2.setNumThreads(1)  # the pool already uses every granted core
-    _worker["array"] = np.load(array_path, mmap_mode="r+")
-    _worker["size"] = size
-    _worker["interpolation"] = interpolation
+    _worker.update(
+        fd=os.open(array_path, os.O_WRONLY),
+        offset=offset,
+        row_bytes=size * size * 3,
+        size=size,
+        interpolation=interpolation,
+    )
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _fill(task: tuple[int, str]) -> tuple[int, str | None]:
-    """Decode one image into its row; report an unreadable one instead of raising."""
+def _fill(task: tuple[int, str]) -> tuple[int, bytes | None, str | None]:
+    """Decode one image and write it at its row of the .npy file; return the row's digest, or
+    the reason an unreadable image was not written."""
     index, path = task
     try:
-        _worker["array"][index] = load_rgb(path, _worker["size"], _worker["interpolation"])
+        image = load_rgb(path, _worker["size"], _worker["interpolation"])
     except BadImageError as exc:
-        return index, str(exc)
-    return index, None
+        return index, None, str(exc)
+    data = image.tobytes()
+    # pwrite, not a memory map: written pages stay in the page cache, not in this process.
+    os.pwrite(_worker["fd"], data, _worker["offset"] + index * _worker["row_bytes"])
+    return index, hashlib.sha256(data).digest(), None
 
 
 def _compact(images_path: Path, keep: np.ndarray) -> None:
@@ -84,16 +89,20 @@ def write_split(
 
     Returns the split's manifest entry and the images skipped as unreadable."""
     images_path = out / f"{name}_images.npy"
+    # A preallocated (sparse) .npy: the header now, each row written in place by a worker.
     array = np.lib.format.open_memmap(
         images_path, mode="w+", dtype=np.uint8, shape=(len(items), size, size, 3)
     )
-    del array  # workers open it themselves; nothing of it stays in this process
+    offset = array.offset
+    del array
     tasks = [(i, str(path)) for i, (path, _) in enumerate(items)]
-    start, bad = time.perf_counter(), {}
+    start, bad, digests = time.perf_counter(), {}, [b""] * len(items)
     context = mp.get_context("fork")
-    with context.Pool(threads, _init_worker, (str(images_path), size, interpolation)) as pool:
+    init = (str(images_path), offset, size, interpolation)
+    with context.Pool(threads, _init_worker, init) as pool:
         results = pool.imap_unordered(_fill, tasks, chunksize=16)
-        for done, (index, error) in enumerate(results, start=1):
+        for done, (index, digest, error) in enumerate(results, start=1):
+            digests[index] = digest
             if error:
                 log.warning("%s %s", "unreadable:" if on_bad == "fail" else "skipping", error)
                 bad[index] = items[index][0]
@@ -112,11 +121,14 @@ def write_split(
     labels = np.array([label for _, label in items], dtype=np.int64)[keep]
     labels_path = out / f"{name}_labels.npy"
     np.save(labels_path, labels)
+    rows = hashlib.sha256(b"".join(d for d, k in zip(digests, keep, strict=True) if k))
     entry = {
         "count": int(keep.sum()),
         "images": images_path.name,
         "labels": labels_path.name,
-        "sha256": {images_path.name: _sha256(images_path), labels_path.name: _sha256(labels_path)},
+        # images: sha256 over the per-image sha256 digests in row order (hashed in parallel);
+        # labels: sha256 of the file.
+        "sha256": {"images_rows": rows.hexdigest(), "labels": _sha256(labels_path)},
     }
     return entry, [f"{Path(p).parent.name}/{Path(p).name}" for p in bad.values()]
 
