@@ -153,8 +153,8 @@ def run_tuning(sections: dict, tuner: str, data_dir: Path, out_dir: Path, state:
         recorder,
         state_dir,
     )
-    if recorder.rows():
-        log.info("%s: resuming, %d trials already recorded", tuner, len(recorder.rows()))
+    if done := len(recorder.rows()):
+        log.info("%s: resuming, %d trials already recorded", tuner, done)
     if options["framework"] == "optuna":
         from bloomtune.tuners_optuna import run_optuna
 
