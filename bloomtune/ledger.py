@@ -79,6 +79,10 @@ class TrialRecorder(keras.callbacks.Callback):
     def recorded_trials(self) -> set[int]:
         return {row["trial"] for row in self.rows()}
 
+    def recorded_row(self, trial: int) -> dict | None:
+        """The journal's row for `trial`, if it finished before (e.g. before a crash)."""
+        return next((row for row in self.rows() if row["trial"] == int(trial)), None)
+
     def begin(self, trial: int, hp: dict) -> None:
         self.current = {
             "trial": int(trial),

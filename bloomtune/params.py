@@ -118,6 +118,18 @@ def _check_ranges(params: dict) -> None:
             dim["choices"]
         ):
             raise ParamsError(f"{key}: choices repeat a value")
+    for tuner, entry in params["tuners"].items():
+        if entry["framework"] == "optuna" and entry.get("pruner_options"):
+            from bloomtune.pruners import make_pruner
+
+            try:
+                make_pruner(
+                    entry.get("pruner", "none"),
+                    params["tuning"]["max_epochs"],
+                    entry["pruner_options"],
+                )
+            except ValueError as exc:
+                raise ParamsError(f"tuners.{tuner}.pruner_options: {exc}") from None
     source = params["data"]["source"]
     if source not in params["data"]:
         raise ParamsError(f"data.{source}: data.source is {source!r} but this section is missing")

@@ -40,6 +40,14 @@ def _recorded(base):
         def run_trial(self, trial, *args, **kwargs):
             search = self.hypermodel.search
             number = int(trial.trial_id)
+            done = search.recorder.recorded_row(number)
+            if done is not None:
+                # Finished and journalled, but the process died before Keras Tuner saved its
+                # oracle: hand the oracle the journalled result instead of training it again.
+                log.info("%s: trial %d finished before the restart; kept", search.name, number)
+                if done["status"] == "failed":
+                    raise kt.errors.FailedTrialError(done["failure_reason"])
+                return {search.objective: done["score"]}
             self.hypermodel.in_trial = True
             search.recorder.begin(number, trial.hyperparameters.values)
             search.seed_trial(number)

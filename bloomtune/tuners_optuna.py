@@ -9,6 +9,7 @@ from optuna.trial import TrialState
 
 from bloomtune.ledger import OBJECTIVES
 from bloomtune.model import ModelTooLargeError
+from bloomtune.pruners import make_pruner
 from bloomtune.search_space import suggest_optuna
 
 log = logging.getLogger(__name__)
@@ -37,19 +38,6 @@ def make_sampler(name: str, seed: int):
             ) from None
         return optuna.samplers.GPSampler(seed=seed)
     raise ValueError(f"unknown Optuna sampler {name!r}")
-
-
-def make_pruner(name: str, max_epochs: int):
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    if name == "median":
-        # Judged from the first epoch on: a CNN that starts below the median rarely catches up.
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs)
-    if name == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1)
-    raise ValueError(f"unknown Optuna pruner {name!r}")
 
 
 def storage_for(search):
@@ -82,7 +70,11 @@ def run_optuna(search) -> None:
         study_name=f"bloomtune-{search.name}-{search.state_dir.name}",
         storage=storage_for(search),
         sampler=make_sampler(options.get("sampler", "tpe"), search.seed),
-        pruner=make_pruner(options.get("pruner", "none"), search.budget["max_epochs"]),
+        pruner=make_pruner(
+            options.get("pruner", "none"),
+            search.budget["max_epochs"],
+            options.get("pruner_options"),
+        ),
         direction="maximize" if OBJECTIVES[objective_name] == "max" else "minimize",
         load_if_exists=True,
     )

@@ -26,6 +26,18 @@ BAD_VALUES = [
     ({"tuning": {"max_trial": 3}}, "tuning"),
     ({"standardise": {"interpolation": "nearest"}}, "standardise.interpolation"),
     ({"data": {"source": "imagenet"}}, "data.source"),
+    (
+        {"tuners": {"optuna_tpe": {"pruner": "median", "pruner_options": {"factor": 3}}}},
+        "tuners.optuna_tpe.pruner_options",
+    ),
+    (
+        {
+            "tuners": {
+                "optuna_tpe": {"pruner": "percentile", "pruner_options": {"percentile": 150}}
+            }
+        },
+        "tuners.optuna_tpe.pruner_options",
+    ),
 ]
 
 

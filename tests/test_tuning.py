@@ -9,6 +9,7 @@ import pytest
 from tuning_data import tiny_data, tune_sections
 
 from bloomtune.ledger import ledger_columns
+from bloomtune.pruners import make_pruner
 from bloomtune.tuning import TuningError, run_tuning
 
 
@@ -56,6 +57,36 @@ def test_optuna_prunes_and_the_ledger_says_so(data, tmp_path):
     assert (pruned["epochs_run"] < 4).all()
     assert best["totals"]["pruned"] == len(pruned)
     assert best["totals"]["epochs_consumed"] == trials["epochs_run"].sum() < 8 * 4
+
+
+def _pruned_trials(pruner, options, curves):
+    """Which of these learning curves (trial by trial) the configured Optuna pruner stops."""
+    import optuna
+
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(pruner, 4, options))
+    pruned = []
+    for number, curve in enumerate(curves):
+        trial = study.ask()
+        for epoch, value in enumerate(curve):
+            trial.report(value, epoch)
+            if trial.should_prune():
+                pruned.append(number)
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                break
+        else:
+            study.tell(trial, max(curve))
+    return pruned
+
+
+def test_pruner_options_reach_the_optuna_pruner():
+    good, bad = [0.5, 0.6, 0.7, 0.8], [0.1, 0.1, 0.1, 0.1]
+    curves = [good, good, bad, bad, good, bad]
+    assert _pruned_trials("median", {}, curves) == [2, 3, 5]  # defaults: 2 start-up trials
+    assert _pruned_trials("median", {"n_startup_trials": 4}, curves) == [5]
+    # keep the top 10 %: a trial a little below the best is stopped too
+    low, almost = [0.3, 0.4, 0.5, 0.6], [0.45, 0.55, 0.65, 0.75]
+    assert _pruned_trials("percentile", {"percentile": 10.0}, [good, low, almost]) == [2]
+    assert _pruned_trials("percentile", {"percentile": 90.0}, [good, low, almost]) == []
 
 
 @pytest.mark.parametrize("tuner", ["optuna_tpe", "kt_random"])

@@ -1,0 +1,42 @@
+"""Optuna pruners by name with bloomtune's defaults (light: the params check imports it)."""
+
+from __future__ import annotations
+
+import inspect
+
+import optuna
+
+# bloomtune's defaults for each pruner; a tuner's `pruner_options` override them and are passed to
+# the Optuna class as keyword arguments (its own names and meanings).
+PRUNERS = {
+    "median": ("MedianPruner", {"n_startup_trials": 2, "n_warmup_steps": 0}),
+    "percentile": ("PercentilePruner", {"percentile": 50.0, "n_startup_trials": 2}),
+    "hyperband": ("HyperbandPruner", {"min_resource": 1}),
+    "successive_halving": ("SuccessiveHalvingPruner", {"min_resource": 1}),
+}
+
+
+def make_pruner(name: str, max_epochs: int, options: dict | None = None):
+    """The Optuna pruner `name` with bloomtune's defaults overridden by `options`."""
+    if name == "none":
+        if options:
+            raise ValueError(f"pruner_options {sorted(options)} given but pruner is none")
+        return optuna.pruners.NopPruner()
+    if name not in PRUNERS:
+        raise ValueError(f"unknown Optuna pruner {name!r}")
+    cls_name, defaults = PRUNERS[name]
+    cls = getattr(optuna.pruners, cls_name)
+    kwargs = {**defaults, **(options or {})}
+    if name == "hyperband":
+        kwargs.setdefault("max_resource", max_epochs)
+    accepted = inspect.signature(cls).parameters
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"pruner_options {unknown} do not apply to pruner {name} "
+            f"(optuna.pruners.{cls_name} takes {sorted(accepted)})"
+        )
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"pruner_options for {name}: {exc}") from None
