@@ -76,9 +76,6 @@ class TrialRecorder(keras.callbacks.Callback):
         with open(self.journal) as fh:
             return [json.loads(line) for line in fh if line.strip()]
 
-    def recorded_trials(self) -> set[int]:
-        return {row["trial"] for row in self.rows()}
-
     def recorded_row(self, trial: int) -> dict | None:
         """The journal's row for `trial`, if it finished before (e.g. before a crash)."""
         return next((row for row in self.rows() if row["trial"] == int(trial)), None)

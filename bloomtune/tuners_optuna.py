@@ -51,13 +51,23 @@ def storage_for(search):
 
 
 def _close_interrupted(study, search) -> None:
-    """Trials left RUNNING by a killed process are recorded failed; the budget counts them."""
-    recorded = search.recorder.recorded_trials()
+    """Close the trials a killed process left RUNNING; the budget counts them.
+
+    One the journal holds finished (killed after journalling, before Optuna's tell) is closed as
+    it finished, so the sampler learns from it; any other is recorded failed."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        if trial.number not in recorded:
+        row = search.recorder.recorded_row(trial.number)
+        if row is None:
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
             search.recorder.begin(trial.number, trial.params)
             search.recorder.end("failed", "interrupted: the tuning process stopped mid-trial")
+        elif row["status"] == "complete":
+            study._storage.set_trial_state_values(
+                trial._trial_id, TrialState.COMPLETE, [row["score"]]
+            )
+        else:
+            state = TrialState.PRUNED if row["status"] == "pruned" else TrialState.FAIL
+            study._storage.set_trial_state_values(trial._trial_id, state)
 
 
 def run_optuna(search) -> None:

@@ -24,8 +24,8 @@ def _optuna_trial_running(state) -> bool:
 
     for path in state.glob("*/optuna.journal"):
         storage = JournalStorage(JournalFileBackend(str(path)))
-        for summary in optuna.get_all_study_summaries(storage):
-            study = optuna.load_study(study_name=summary.study_name, storage=storage)
+        for name in optuna.get_all_study_names(storage):
+            study = optuna.load_study(study_name=name, storage=storage)
             states = [trial.state for trial in study.get_trials(deepcopy=False)]
             if optuna.trial.TrialState.RUNNING in states and len(states) > 1:
                 return True
@@ -104,3 +104,45 @@ def test_keras_tuner_does_not_retrain_a_trial_the_journal_holds(tmp_path):
     for number in (0, 1):  # kept from the journal, not retrained
         assert again.loc[number, "start_time"] == first.loc[number, "start_time"]
     assert again.loc[2, "start_time"] > first.loc[2, "start_time"]
+
+
+def test_optuna_closes_a_journalled_trial_as_it_finished(tmp_path, monkeypatch):
+    # The kill can land after a trial is journalled but before Optuna's tell; the study then
+    # holds it RUNNING. On resume it is closed with its journalled score, not failed or retrained.
+    import optuna
+    from tuning_data import tune_sections
+
+    from bloomtune.ledger import TrialRecorder
+    from bloomtune.tuning import run_tuning
+
+    data = tiny_data(tmp_path)
+    sections = tune_sections("optuna_tpe", max_trials=3, max_epochs=1)
+    out, state = tmp_path / "tuning", tmp_path / "state"
+    end = TrialRecorder.end
+
+    def end_then_die(self, status, reason=""):
+        row = end(self, status, reason)
+        if row["trial"] == 1:
+            raise SystemExit("killed")  # not an Exception: Optuna leaves the trial RUNNING
+        return row
+
+    monkeypatch.setattr(TrialRecorder, "end", end_then_die)
+    with pytest.raises(SystemExit):
+        run_tuning(sections, "optuna_tpe", data, out, state)
+    monkeypatch.setattr(TrialRecorder, "end", end)
+    (journal,) = state.glob("*/optuna.journal")
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal))
+    )
+    (name,) = optuna.get_all_study_names(storage)
+    assert optuna.load_study(study_name=name, storage=storage).trials[1].state.name == "RUNNING"
+    journalled = _journal_rows(state)[1]
+
+    run_tuning(sections, "optuna_tpe", data, out, state)
+    trials = pd.read_csv(out / "trials.csv").set_index("trial")
+    assert sorted(trials.index) == [0, 1, 2]
+    assert trials.loc[1, "start_time"] == journalled["start_time"]
+    assert trials.loc[1, "status"] == "complete"
+    study = optuna.load_study(study_name=name, storage=storage)
+    assert study.trials[1].state.name == "COMPLETE"
+    assert study.trials[1].value == pytest.approx(journalled["score"])
