@@ -51,7 +51,7 @@ def is_better(score: float, best: float | None, objective: str) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class TrialRecorder(keras.callbacks.Callback):

@@ -76,7 +76,7 @@ def test_sigkill_then_rerun_resumes(tmp_path, tuner):
     kept = trials.set_index("trial")
     for number, row in before.items():  # finished trials were kept, not retrained
         assert kept.loc[number, "start_time"] == row["start_time"]
-    interrupted = trials[trials["failure_reason"].fillna("").str.startswith("interrupted")]
+    interrupted = trials[trials["failure_reason"].astype(str).str.startswith("interrupted")]
     # Optuna records the trial it was killed in as failed; Keras Tuner retries it.
     assert len(interrupted) == (1 if tuner == "optuna_tpe" else 0)
     assert (trials["status"] == "complete").sum() == 4 - len(interrupted)
