@@ -123,10 +123,9 @@ def _check_ranges(params: dict) -> None:
             from bloomtune.pruners import make_pruner
 
             try:
+                budget = merge(params["tuning"], entry.get("tuning") or {})
                 make_pruner(
-                    entry.get("pruner", "none"),
-                    params["tuning"]["max_epochs"],
-                    entry["pruner_options"],
+                    entry.get("pruner", "none"), budget["max_epochs"], entry["pruner_options"]
                 )
             except ValueError as exc:
                 raise ParamsError(f"tuners.{tuner}.pruner_options: {exc}") from None

@@ -20,7 +20,7 @@ def make_pruner(name: str, max_epochs: int, options: dict | None = None):
     """The Optuna pruner `name` with bloomtune's defaults overridden by `options`."""
     if name == "none":
         if options:
-            raise ValueError(f"pruner_options {sorted(options)} given but pruner is none")
+            raise ValueError(f"options {sorted(options)} given but pruner is none")
         return optuna.pruners.NopPruner()
     if name not in PRUNERS:
         raise ValueError(f"unknown Optuna pruner {name!r}")
@@ -33,10 +33,10 @@ def make_pruner(name: str, max_epochs: int, options: dict | None = None):
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         raise ValueError(
-            f"pruner_options {unknown} do not apply to pruner {name} "
+            f"{unknown} do not apply to pruner {name} "
             f"(optuna.pruners.{cls_name} takes {sorted(accepted)})"
         )
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"pruner_options for {name}: {exc}") from None
+        raise ValueError(f"{name}: {exc}") from None

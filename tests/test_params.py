@@ -65,6 +65,7 @@ def test_bad_value_names_its_key_in_one_line(tmp_path, values, key):
         load_params([ROOT / "params.yaml", _overlay(tmp_path, values)])
     message = str(caught.value)
     assert message.startswith(f"{key}:") and "\n" not in message
+    assert message.count(key.rsplit(".", 1)[-1]) == 1, message  # the key is said once
 
 
 def test_unknown_tuner_is_refused_by_name():
