@@ -63,17 +63,17 @@ def evaluate(
     with Stopwatch() as clock:
         # One forward pass: loss, accuracy and top-5 come from the same probabilities.
         probabilities = model.predict(test.x, batch_size=256, verbose=0)
+    predicted = probabilities.argmax(axis=1)
     k = min(5, probabilities.shape[1])
     scores = {
         "loss": keras.ops.mean(
             keras.losses.sparse_categorical_crossentropy(test.y, probabilities)
         ),
-        "accuracy": np.mean(probabilities.argmax(axis=1) == test.y),
+        "accuracy": np.mean(predicted == test.y),
         "top5_accuracy": keras.ops.mean(
             keras.metrics.sparse_top_k_categorical_accuracy(test.y, probabilities, k=k)
         ),
     }
-    predicted = probabilities.argmax(axis=1)
     classes, matrix = per_class(test.y, predicted, manifest["class_names"])
     details.mkdir(parents=True, exist_ok=True)
     with atomic_path(details / "per_class.csv") as tmp:

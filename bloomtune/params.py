@@ -122,8 +122,8 @@ def _check_ranges(params: dict) -> None:
         if entry["framework"] == "optuna" and entry.get("pruner_options"):
             from bloomtune.pruners import make_pruner
 
+            budget = merge(params["tuning"], entry.get("tuning") or {})
             try:
-                budget = merge(params["tuning"], entry.get("tuning") or {})
                 make_pruner(
                     entry.get("pruner", "none"), budget["max_epochs"], entry["pruner_options"]
                 )

@@ -16,14 +16,20 @@ from conftest import ROOT, tool_env
 from tuning_data import tiny_data
 
 
-def _optuna_trial_running(state) -> bool:
-    """Whether the Optuna study has a trial in progress after at least one finished."""
-    import optuna
+def _journal_storage(path):
+    """The Optuna journal storage a tune job keeps in its state folder."""
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _optuna_trial_running(state) -> bool:
+    """Whether the Optuna study has a trial in progress after at least one finished."""
+    import optuna
+
     for path in state.glob("*/optuna.journal"):
-        storage = JournalStorage(JournalFileBackend(str(path)))
+        storage = _journal_storage(path)
         for name in optuna.get_all_study_names(storage):
             study = optuna.load_study(study_name=name, storage=storage)
             states = [trial.state for trial in study.get_trials(deepcopy=False)]
@@ -131,9 +137,7 @@ def test_optuna_closes_a_journalled_trial_as_it_finished(tmp_path, monkeypatch):
         run_tuning(sections, "optuna_tpe", data, out, state)
     monkeypatch.setattr(TrialRecorder, "end", end)
     (journal,) = state.glob("*/optuna.journal")
-    storage = optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(journal))
-    )
+    storage = _journal_storage(journal)
     (name,) = optuna.get_all_study_names(storage)
     assert optuna.load_study(study_name=name, storage=storage).trials[1].state.name == "RUNNING"
     journalled = _journal_rows(state)[1]
