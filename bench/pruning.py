@@ -12,7 +12,6 @@ pruning, and Keras Tuner's Hyperband.
 from __future__ import annotations
 
 import argparse
-import copy
 import logging
 import multiprocessing
 import os
@@ -22,10 +21,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bloomtune.params import load_params, stage_params
+from bloomtune.data.standardise import standardise
+from bloomtune.data.synthetic import write_synthetic
+from bloomtune.params import check_params, load_params, merge
 from bloomtune.runtime import configure_tensorflow, setup_logging, thread_budget
-from bloomtune.standardise import standardise
-from bloomtune.synthetic import write_synthetic
+from bloomtune.settings import StandardiseSettings, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = {  # label -> (tuner entry in params.yaml, overrides of its options)
@@ -44,22 +44,25 @@ def make_data(folder: Path, size: int, images_per_class: int) -> Path:
     write_synthetic(
         folder / "raw", n_classes=8, images_per_class=images_per_class, image_size=160, seed=0
     )
-    settings = {"image_size": size, "split": "blog", "interpolation": "area"}
-    standardise(folder / "raw", folder / "std", settings, threads=thread_budget())
+    settings = StandardiseSettings(image_size=size, split="blog", interpolation="area")
+    standardise(settings, folder / "raw", folder / "std", threads=thread_budget())
     return folder / "std"
 
 
 def run_one(data: Path, work: Path, label: str, seed: int, trials: int, epochs: int) -> dict:
-    from bloomtune.tuning import run_tuning
+    from bloomtune.tuning.tune import run_tuning
 
     tuner, options = CONFIGS[label]
-    params = load_params([ROOT / "params.yaml"])
-    sections = copy.deepcopy(stage_params(params, "tune", tuner))
-    sections["seed"] = seed
-    sections["tuning"].update(max_trials=trials, max_epochs=epochs)
-    sections[f"tuners.{tuner}"].update(options)
+    overlay = {
+        "seed": seed,
+        "tuning": {"max_trials": trials, "max_epochs": epochs},
+        "tuners": {tuner: options},
+    }
+    params = merge(load_params([ROOT / "params.yaml"]), overlay)
+    check_params(params)
+    settings = resolve(params, "tune", tuner)
     start = time.perf_counter()
-    best = run_tuning(sections, tuner, data, work / "out" / label, work / "state" / label)
+    best = run_tuning(settings, data, work / "out" / label, work / "state" / label)
     return {
         "label": label,
         "seed": seed,

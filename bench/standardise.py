@@ -31,8 +31,8 @@ SIZE = 300
 
 
 def make_images(folder: Path, n: int) -> list[Path]:
+    from bloomtune.data.synthetic import render_flower
     from bloomtune.runtime import derive_seed
-    from bloomtune.synthetic import render_flower
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -46,11 +46,12 @@ def make_images(folder: Path, n: int) -> list[Path]:
 
 
 def method_bloomtune(paths: list[Path], out: Path) -> None:
+    from bloomtune.data.standardise import standardise_listing
     from bloomtune.runtime import thread_budget
-    from bloomtune.standardise import standardise_listing
+    from bloomtune.settings import StandardiseSettings
 
     listing = {"train": [(p, 0) for p in paths]}
-    settings = {"image_size": SIZE, "interpolation": "cubic"}
+    settings = StandardiseSettings(image_size=SIZE, split="blog", interpolation="cubic")
     standardise_listing(listing, ["flower"], out, settings, thread_budget(), split="bench")
 
 

@@ -1,4 +1,4 @@
-"""What every stage script shares: arguments, params checks, logging, one-line errors."""
+"""What every stage script shares: arguments, resolved settings, logging, errors."""
 
 from __future__ import annotations
 
@@ -8,24 +8,31 @@ import sys
 import time
 from collections.abc import Callable
 
-from bloomtune.params import ParamsError, load_params, stage_params
+from bloomtune.errors import UserError
+from bloomtune.params import ParamsError, load_params
 from bloomtune.runtime import configure_tensorflow, setup_logging, thread_budget
+from bloomtune.settings import resolve
 
 log = logging.getLogger("bloomtune")
 
-# Errors a user can act on: shown as one line, without a traceback.
-USER_ERRORS = (ParamsError, ValueError, OSError, RuntimeError, NotImplementedError)
+# Errors a user can act on (bad params, a missing file, a failed download): one line, no
+# traceback. Anything else is a bug: one line, and its traceback in the job's log.
+USER_ERRORS = (UserError, OSError)
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def run_stage(
     stage: str,
     description: str,
     add_arguments: Callable[[argparse.ArgumentParser], None],
-    work: Callable[[argparse.Namespace, dict], object],
+    work: Callable[[argparse.Namespace, object], object],
     *,
     tensorflow: bool = True,
 ) -> None:
-    """Parse arguments, check params, set up logging and threads, run `work`, exit cleanly."""
+    """Parse arguments, resolve the stage's settings, set up logging and threads, run `work`."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--params",
@@ -33,13 +40,12 @@ def run_stage(
         default=["params.yaml"],
         help="params files, merged in order (later ones override)",
     )
-    parser.add_argument("--log", help="also write the log to this file")
+    parser.add_argument("--log", help="also write the log (and any traceback) to this file")
     add_arguments(parser)
     args = parser.parse_args()
     setup_logging(args.log)
     try:
-        params = load_params(args.params)
-        sections = stage_params(params, stage, getattr(args, "tuner", None))
+        settings = resolve(load_params(args.params), stage, getattr(args, "tuner", None))
     except ParamsError as exc:
         log.error("params: %s", exc)
         sys.exit(2)
@@ -49,9 +55,19 @@ def run_stage(
     args.threads = threads
     start = time.perf_counter()
     try:
-        work(args, sections)
+        work(args, settings)
     except USER_ERRORS as exc:
-        log.error("%s failed: %s", stage, " ".join(str(exc).split()))
-        log.debug("traceback", exc_info=True)
+        log.error("%s failed: %s", stage, one_line(exc))
+        sys.exit(1)
+    except Exception as exc:
+        where = f"traceback in {args.log}" if args.log else "traceback follows"
+        log.error(
+            "%s failed unexpectedly: %s: %s (%s)",
+            stage,
+            type(exc).__name__,
+            one_line(exc),
+            where,
+            exc_info=True,
+        )
         sys.exit(1)
     log.info("%s done in %.1f s (%d threads)", stage, time.perf_counter() - start, threads)

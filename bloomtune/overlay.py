@@ -13,6 +13,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from bloomtune.params import ParamsError, check_params, merge, read_yaml
+from bloomtune.tuning.pruners import check_pruners
 
 
 def _merge_into(target, overlay: dict) -> None:
@@ -28,6 +29,7 @@ def apply_overlay(params_path: Path, overlays: list[Path]) -> None:
     for path in overlays:
         merged = merge(merged, read_yaml(path))
     check_params(merged)  # refuse before touching params.yaml
+    check_pruners(merged)
     yaml = YAML()
     yaml.preserve_quotes = True
     document = yaml.load(params_path.read_text())

@@ -10,6 +10,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from bloomtune.errors import UserError
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "config" / "schema.yaml"
 
@@ -27,7 +29,7 @@ STAGE_SECTIONS = {
 }
 
 
-class ParamsError(ValueError):
+class ParamsError(UserError, ValueError):
     """A parameter value is wrong; the message is one line naming the key."""
 
 
@@ -103,32 +105,17 @@ def check_params(params: dict) -> None:
 
 
 def _check_ranges(params: dict) -> None:
-    for name, dim in params["search_space"].items():
-        key = f"search_space.{name}"
-        if dim["type"] in ("int", "float"):
-            if dim["low"] > dim["high"]:
-                raise ParamsError(
-                    f"{key}: low ({dim['low']}) is greater than high ({dim['high']})"
-                )
-            if dim.get("log") and dim.get("step", 1) != 1:
-                raise ParamsError(f"{key}: a log-scale int range cannot have a step")
-            if dim.get("log") and dim["low"] <= 0:
-                raise ParamsError(f"{key}: a log-scale range needs low > 0, got {dim['low']}")
-        if dim["type"] == "categorical" and len(set(map(repr, dim["choices"]))) != len(
-            dim["choices"]
-        ):
-            raise ParamsError(f"{key}: choices repeat a value")
-    for tuner, entry in params["tuners"].items():
-        if entry["framework"] == "optuna" and entry.get("pruner_options"):
-            from bloomtune.pruners import make_pruner
+    """What the schema cannot say: dimensions that contradict themselves, the data source.
 
-            budget = merge(params["tuning"], entry.get("tuning") or {})
-            try:
-                make_pruner(
-                    entry.get("pruner", "none"), budget["max_epochs"], entry["pruner_options"]
-                )
-            except ValueError as exc:
-                raise ParamsError(f"tuners.{tuner}.pruner_options: {exc}") from None
+    Optuna pruner options are checked by the tune stage (bloomtune.tuning.pruners), and by the
+    Snakefile for every tuner before any job runs."""
+    from bloomtune.tuning.space import dimension
+
+    for name, spec in params["search_space"].items():
+        try:
+            dimension(name, spec)
+        except ValueError as exc:
+            raise ParamsError(f"search_space.{name}: {exc}") from None
     source = params["data"]["source"]
     if source not in params["data"]:
         raise ParamsError(f"data.{source}: data.source is {source!r} but this section is missing")
@@ -156,12 +143,6 @@ def stage_params(params: dict, stage: str, tuner: str | None = None) -> dict:
         known = ", ".join(params["tuners"])
         raise ParamsError(f"tuners.{tuner}: unknown tuner (params name {known})")
     return {key: copy.deepcopy(_pick(params, key)) for key in stage_sections(stage, tuner)}
-
-
-def tuner_settings(sections: dict, tuner: str, name: str) -> dict:
-    """The shared `tuning` or `train` settings with the tuner's own overrides applied."""
-    shared = sections.get(name) or {}
-    return merge(shared, sections[f"tuners.{tuner}"].get(name) or {})
 
 
 def fingerprint(value) -> str:

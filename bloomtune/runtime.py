@@ -15,18 +15,33 @@ from pathlib import Path
 log = logging.getLogger("bloomtune")
 
 
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class NoTraceback(logging.Formatter):
+    """Formats a record without its traceback: the console gets one line, the log file all."""
+
+    def format(self, record):
+        saved = record.exc_info, record.exc_text
+        record.exc_info = record.exc_text = None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+
+
 def setup_logging(log_file: str | Path | None) -> None:
-    """Log to stderr and, when given, to the job's log file (truncated: one run per log)."""
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    """Log to stderr and, when given, to the job's log file (truncated: one run per log).
+
+    With a log file, tracebacks go to the file only; without one, to stderr."""
+    console = logging.StreamHandler(sys.stderr)
+    handlers: list[logging.Handler] = [console]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, mode="w"))
+        console.setFormatter(NoTraceback(FORMAT, datefmt="%H:%M:%S"))
     logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        handlers=handlers,
-        force=True,
+        level=logging.INFO, format=FORMAT, datefmt="%H:%M:%S", handlers=handlers, force=True
     )
 
 

@@ -13,10 +13,10 @@ def arguments(parser):
     parser.add_argument("--out", type=Path, required=True, help="this tuner's best-epoch folder")
 
 
-def work(args, sections):
-    from bloomtune.training import find_best_epoch
+def work(args, settings):
+    from bloomtune.training.best_epoch import find_best_epoch
 
-    find_best_epoch(read_json(args.best), sections, args.data, args.out, args.tuner)
+    find_best_epoch(settings, read_json(args.best), args.data, args.out)
 
 
 if __name__ == "__main__":

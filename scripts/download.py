@@ -3,15 +3,15 @@
 from pathlib import Path
 
 from bloomtune.cli import run_stage
-from bloomtune.download import download
+from bloomtune.data.download import download
 
 
 def arguments(parser):
     parser.add_argument("--out", type=Path, required=True, help="raw data folder")
 
 
-def work(args, sections):
-    download(sections["data"], sections["seed"], args.out)
+def work(args, settings):
+    download(settings, args.out)
 
 
 if __name__ == "__main__":

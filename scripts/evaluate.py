@@ -17,10 +17,11 @@ def arguments(parser):
     parser.add_argument("--details", type=Path, required=True, help="per-class CSV, confusion PNG")
 
 
-def work(args, sections):
-    from bloomtune.evaluation import evaluate
+def work(args, settings):
+    from bloomtune.evaluation.evaluate import evaluate
 
     evaluate(
+        settings,
         args.model,
         args.data,
         read_json(args.best),

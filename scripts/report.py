@@ -12,17 +12,10 @@ def arguments(parser):
     parser.add_argument("--out", type=Path, required=True, help="report folder")
 
 
-def work(args, sections):
-    from bloomtune.report import build_report
+def work(args, settings):
+    from bloomtune.reporting.report import build_report
 
-    build_report(
-        list(sections["tuners"]),
-        args.tuning,
-        args.metrics,
-        args.best_epoch,
-        sections["report"],
-        args.out,
-    )
+    build_report(settings, args.tuning, args.metrics, args.best_epoch, args.out)
 
 
 if __name__ == "__main__":

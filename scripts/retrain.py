@@ -16,10 +16,10 @@ def arguments(parser):
     parser.add_argument("--out", type=Path, required=True, help="retraining record (JSON)")
 
 
-def work(args, sections):
-    from bloomtune.training import retrain
+def work(args, settings):
+    from bloomtune.training.retrain import retrain
 
-    retrain(read_json(args.best_epoch), sections, args.data, args.model, args.out, args.tuner)
+    retrain(settings, read_json(args.best_epoch), args.data, args.model, args.out)
 
 
 if __name__ == "__main__":

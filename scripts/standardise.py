@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bloomtune.cli import run_stage
-from bloomtune.standardise import standardise
+from bloomtune.data.standardise import standardise
 
 
 def arguments(parser):
@@ -11,14 +11,8 @@ def arguments(parser):
     parser.add_argument("--out", type=Path, required=True, help="standardised data folder")
 
 
-def work(args, sections):
-    standardise(
-        args.raw,
-        args.out,
-        sections["standardise"],
-        args.threads,
-        on_bad_image=sections["data.on_bad_image"],
-    )
+def work(args, settings):
+    standardise(settings, args.raw, args.out, args.threads)
 
 
 if __name__ == "__main__":

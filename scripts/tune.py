@@ -12,10 +12,10 @@ def arguments(parser):
     parser.add_argument("--state", type=Path, required=True, help="resumable search state folder")
 
 
-def work(args, sections):
-    from bloomtune.tuning import run_tuning
+def work(args, settings):
+    from bloomtune.tuning.tune import run_tuning
 
-    run_tuning(sections, args.tuner, args.data, args.out, args.state)
+    run_tuning(settings, args.data, args.out, args.state)
 
 
 if __name__ == "__main__":

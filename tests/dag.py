@@ -56,3 +56,34 @@ def dvc_stages(cwd: Path) -> dict[str, dict]:
                 "outs": [o.def_path for o in stage.outs],
             }
     return stages
+
+
+def _covered(path: str, deps: list[str]) -> bool:
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in deps)
+
+
+def dag_differences(jobs: dict[str, dict], stages: dict[str, dict], sections) -> list[str]:
+    """Every way the Snakemake jobs and the DVC stages disagree (empty: the same DAG).
+
+    `sections(stage, tuner)` gives the params keys a stage must declare."""
+    problems = []
+    if sorted(jobs) != sorted(stages):
+        problems.append(f"jobs {sorted(set(jobs) ^ set(stages))} are in one orchestrator only")
+    for name in sorted(set(jobs) & set(stages)):
+        job, stage = jobs[name], stages[name]
+        if job["cmd"] != stage["cmd"]:
+            problems.append(f"{name}: commands differ:\n  {job['cmd']}\n  {stage['cmd']}")
+        if sorted(job["output"]) != sorted(stage["outs"]):
+            problems.append(f"{name}: outputs differ: {job['output']} vs {stage['outs']}")
+        # Every Snakemake input is a DVC dep (or lies in a DVC dep folder), and every DVC dep
+        # covers at least one Snakemake input.
+        for path in job["input"]:
+            if not _covered(path, stage["deps"]):
+                problems.append(f"{name}: {path} is not a dvc.yaml dep")
+        for dep in stage["deps"]:
+            if not any(_covered(p, [dep]) for p in job["input"]):
+                problems.append(f"{name}: {dep} is not a Snakemake input")
+        stage_name, _, tuner = name.partition("@")
+        if sorted(stage["params"]) != sorted(sections(stage_name, tuner or None)):
+            problems.append(f"{name}: params {stage['params']} are not the declared sections")
+    return problems

@@ -1,46 +1,88 @@
-"""The Snakefile and dvc.yaml describe the same DAG: stages, commands, deps, outs and params."""
+"""The Snakefile and dvc.yaml describe the same DAG: stages, commands, deps, outs and params;
+each stage's code deps are its script's import closure."""
 
 from __future__ import annotations
 
+import copy
+
+import pytest
 from conftest import snakemake
-from dag import dvc_stages, parse_snakemake_dry_run, snakemake_jobs
+from dag import dag_differences, dvc_stages, snakemake_jobs
 
-from bloomtune.params import load_params, stage_sections
-
-
-def _covered(path: str, deps: list[str]) -> bool:
-    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in deps)
+from bloomtune.codedeps import closure, stage_code
+from bloomtune.params import STAGE_SECTIONS, stage_sections
 
 
-def test_snakefile_and_dvc_yaml_define_the_same_dag(project):
-    jobs = snakemake_jobs(project, ["--forceall"])
-    stages = dvc_stages(project)
-    assert sorted(jobs) == sorted(stages)
-    tuners = load_params([project / "params.yaml"])["tuners"]
-    assert len(tuners) == 5
-    assert len(stages) == 2 + 4 * len(tuners) + 1  # download, standardise, 4 per tuner, report
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    from conftest import copy_project
+
+    project = copy_project(tmp_path_factory.mktemp("dag") / "project")
+    return snakemake_jobs(project, ["--forceall"]), dvc_stages(project)
+
+
+def test_snakefile_and_dvc_yaml_define_the_same_dag(both):
+    jobs, stages = both
+    assert dag_differences(jobs, stages, stage_sections) == []
+    assert {name.partition("@")[0] for name in stages} == set(STAGE_SECTIONS)
+
+
+def _differ(jobs, stages, what):
+    """Make one deliberate difference between the two orchestrators; return the expected
+    problem's start."""
+    if what == "command":
+        jobs["tune@kt_random"]["cmd"] += " --extra"
+        return "tune@kt_random: commands differ"
+    if what == "output":
+        stages["retrain@kt_random"]["outs"].pop()
+        return "retrain@kt_random: outputs differ"
+    if what == "dvc dep":
+        stages["report"]["deps"].remove("bloomtune/reporting/report.py")
+        return "report: bloomtune/reporting/report.py is not a dvc.yaml dep"
+    if what == "snakemake input":
+        jobs["best_epoch@kt_random"]["input"].remove("scripts/best_epoch.py")
+        return "best_epoch@kt_random: scripts/best_epoch.py is not a Snakemake input"
+    if what == "params":
+        stages["tune@kt_random"]["params"].remove("seed")
+        return "tune@kt_random: params"
+    jobs.pop("evaluate@kt_random")
+    return "jobs ['evaluate@kt_random'] are in one orchestrator only"
+
+
+@pytest.mark.parametrize(
+    "what", ["command", "output", "dvc dep", "snakemake input", "params", "stage"]
+)
+def test_the_dag_check_fails_a_differing_pair(both, what):
+    jobs, stages = copy.deepcopy(both)
+    expected = _differ(jobs, stages, what)
+    problems = dag_differences(jobs, stages, stage_sections)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_code_deps_are_each_stages_import_closure(both):
+    _, stages = both
     for name, stage in stages.items():
-        job = jobs[name]
-        assert job["cmd"] == stage["cmd"], name
-        assert sorted(job["output"]) == sorted(stage["outs"]), name
-        # Every Snakemake input is a DVC dep (or lies in a DVC dep folder), and every DVC dep
-        # covers at least one Snakemake input.
-        for path in job["input"]:
-            assert _covered(path, stage["deps"]), f"{name}: {path} is not a dvc.yaml dep"
-        for dep in stage["deps"]:
-            assert any(_covered(p, [dep]) for p in job["input"]), f"{name}: {dep} not an input"
-        stage_name, _, tuner = name.partition("@")
-        assert sorted(stage["params"]) == sorted(stage_sections(stage_name, tuner or None)), name
+        declared = [d for d in stage["deps"] if d.startswith(("scripts/", "bloomtune/"))]
+        assert declared == stage_code(name.partition("@")[0]), (
+            f"{name}: dvc.yaml code deps are not the import closure; "
+            "`python -m bloomtune.codedeps` prints the lists"
+        )
 
 
-def test_dag_check_notices_a_differing_command():
-    text = (
-        "rule tune:\n    input: a\n    output: b\n    wildcards: tuner=x\n"
-        "Shell command: python scripts/tune.py --tuner x\n\n"
-    )
-    jobs = parse_snakemake_dry_run(text)
-    assert jobs["tune@x"]["cmd"] == "python scripts/tune.py --tuner x"
-    assert jobs["tune@x"]["output"] == ["b"]
+def test_the_closure_follows_imports_inside_functions(tmp_path):
+    # tune imports its frameworks' adapters only when it runs them; they are still its code.
+    code = stage_code("tune")
+    for module in (
+        "tuning/optuna_adapter.py",
+        "tuning/keras_tuner_adapter.py",
+        "tuning/runner.py",
+    ):
+        assert f"bloomtune/{module}" in code
+    assert "bloomtune/tuning/runner.py" not in stage_code("download")
+    from bloomtune import codedeps
+
+    script = codedeps.ROOT / "scripts" / "report.py"
+    assert "bloomtune/reporting/blog_reference.yaml" in closure(script)
 
 
 def test_snakemake_lint_is_clean(project):

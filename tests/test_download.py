@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bloomtune import download as dl
-from bloomtune.synthetic import write_synthetic
+from bloomtune.data import download as dl
+from bloomtune.data.synthetic import write_synthetic
 
 
 class Server:

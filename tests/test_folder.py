@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from bloomtune.download import DownloadError, download_folder
-from bloomtune.standardise import BadImageError, standardise
+from bloomtune.data.download import DownloadError, download_folder
+from bloomtune.data.standardise import BadImageError, standardise
+from bloomtune.settings import StandardiseSettings
 
-SETTINGS = {"image_size": 12, "split": "blog", "interpolation": "area"}
+SETTINGS = StandardiseSettings(image_size=12, split="blog", interpolation="area")
 
 
 def _image(path, mode: str, colour) -> None:
@@ -42,7 +44,9 @@ def _download(folder, tmp_path, fraction=0.25):
 
 def test_skip_names_the_corrupt_image_and_keeps_the_rest(folder, tmp_path):
     raw = _download(folder, tmp_path)
-    manifest = standardise(raw, tmp_path / "std", SETTINGS, threads=2, on_bad_image="skip")
+    manifest = standardise(
+        replace(SETTINGS, on_bad_image="skip"), raw, tmp_path / "std", threads=2
+    )
     assert manifest["class_names"] == ["daisy", "rose"]
     assert manifest["skipped"] == ["rose/corrupt.jpg"]
     total = sum(s["count"] for s in manifest["splits"].values())
@@ -57,7 +61,7 @@ def test_skip_names_the_corrupt_image_and_keeps_the_rest(folder, tmp_path):
 
 def test_every_mode_becomes_rgb(folder, tmp_path):
     raw = _download(folder, tmp_path, fraction=0.5)
-    standardise(raw, tmp_path / "std", SETTINGS, threads=1, on_bad_image="skip")
+    standardise(replace(SETTINGS, on_bad_image="skip"), raw, tmp_path / "std", threads=1)
     images = np.concatenate([np.load(p) for p in sorted((tmp_path / "std").glob("*_images.npy"))])
     labels = np.concatenate([np.load(p) for p in sorted((tmp_path / "std").glob("*_labels.npy"))])
     roses = images[labels == 1].reshape(-1, 3).mean(0)
@@ -68,7 +72,7 @@ def test_every_mode_becomes_rgb(folder, tmp_path):
 def test_fail_stops_and_names_the_file_leaving_nothing(folder, tmp_path):
     raw = _download(folder, tmp_path, fraction=0.5)
     with pytest.raises(BadImageError, match="corrupt.jpg"):
-        standardise(raw, tmp_path / "std", SETTINGS, threads=2, on_bad_image="fail")
+        standardise(replace(SETTINGS, on_bad_image="fail"), raw, tmp_path / "std", threads=2)
     assert not (tmp_path / "std").exists()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bloomtune.model import ModelTooLargeError, build_model, count_params
+from bloomtune.training.model import ModelTooLargeError, build_model, count_params
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import yaml
 from conftest import ROOT, run, snakemake
 
 from bloomtune.params import ParamsError, load_params, stage_params
+from bloomtune.tuning.pruners import check_pruners
 
 BAD_VALUES = [
     ({"tuners": {"kt_random": {"framework": "sklearn"}}}, "tuners.kt_random.framework"),
@@ -62,7 +63,8 @@ def test_defaults_and_shipped_configs_are_valid():
 @pytest.mark.parametrize(("values", "key"), BAD_VALUES)
 def test_bad_value_names_its_key_in_one_line(tmp_path, values, key):
     with pytest.raises(ParamsError) as caught:
-        load_params([ROOT / "params.yaml", _overlay(tmp_path, values)])
+        # load_params checks what every stage checks; the Snakefile also checks the pruners
+        check_pruners(load_params([ROOT / "params.yaml", _overlay(tmp_path, values)]))
     message = str(caught.value)
     assert message.startswith(f"{key}:") and "\n" not in message
     assert message.count(key.rsplit(".", 1)[-1]) == 1, message  # the key is said once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import pandas as pd
@@ -11,7 +12,8 @@ import yaml
 from conftest import ROOT, copy_project, dvc, run, snakemake
 from dag import snakemake_jobs
 
-from bloomtune.params import load_params
+from bloomtune.codedeps import stage_code
+from bloomtune.params import STAGE_SECTIONS, load_params
 
 pytestmark = pytest.mark.pipeline
 TUNERS = list(load_params([ROOT / "params.yaml"])["tuners"])
@@ -101,6 +103,36 @@ def test_snakemake_reruns_exactly_what_a_change_touches(snakemake_project, key, 
     assert set(jobs) == expected | {"report"}
 
 
+# One module per stage that only that stage imports, and the stages after it.
+EDITS = {
+    "bloomtune/data/synthetic.py": ("download", ["standardise", *PER_TUNER]),
+    "bloomtune/data/oxford.py": ("standardise", PER_TUNER),
+    "bloomtune/tuning/runner.py": ("tune", PER_TUNER[1:]),
+    "bloomtune/training/best_epoch.py": ("best_epoch", PER_TUNER[2:]),
+    "bloomtune/training/retrain.py": ("retrain", PER_TUNER[3:]),
+    "bloomtune/evaluation/evaluate.py": ("evaluate", []),
+    "bloomtune/reporting/report.py": ("report", []),
+}
+
+
+def _jobs(stages) -> set[str]:
+    return {f"{s}@{t}" if s in PER_TUNER else s for s in stages for t in TUNERS}
+
+
+@pytest.mark.parametrize("module", list(EDITS))
+def test_snakemake_reruns_a_stage_whose_code_changed_and_those_after_it(snakemake_project, module):
+    stage, after = EDITS[module]
+    assert [s for s in STAGE_SECTIONS if module in stage_code(s)] == [stage]
+    path = snakemake_project / module
+    before = path.stat()
+    try:
+        os.utime(path, (before.st_atime, before.st_mtime + 3600))  # edited an hour later
+        jobs = snakemake_jobs(snakemake_project, ["--configfile", "config/smoke.yaml"])
+    finally:
+        os.utime(path, (before.st_atime, before.st_mtime))
+    assert set(jobs) == _jobs([stage, *after]) | {"report"}
+
+
 def test_dvc_commit_after_snakemake_leaves_status_clean(snakemake_project):
     # DVC reads params.yaml only: give it the values Snakemake ran with, then record the outputs.
     run([sys.executable, "-m", "bloomtune.overlay", "config/smoke.yaml"], snakemake_project)
@@ -133,6 +165,19 @@ def test_dvc_status_flags_exactly_the_stages_that_read_a_change(dvc_project, key
     finally:
         params.write_text(original)
     assert set(changed) == expected
+
+
+@pytest.mark.parametrize("module", list(EDITS))
+def test_dvc_status_flags_the_stage_whose_code_changed(dvc_project, module):
+    stage, _ = EDITS[module]
+    path = dvc_project / module
+    original = path.read_text()
+    try:
+        path.write_text(original + "# edited\n")
+        changed = json.loads(dvc(["status", "--json"], dvc_project).stdout)
+    finally:
+        path.write_text(original)
+    assert set(changed) == _jobs([stage])
 
 
 def test_snakemake_builds_its_browsable_report(snakemake_project):

@@ -2,44 +2,53 @@
 
 from __future__ import annotations
 
+import logging
+
+import numpy as np
 import pandas as pd
 from conftest import ROOT
 
-from bloomtune.figures import best_so_far
-from bloomtune.params import load_params, stage_params, tuner_settings
-from bloomtune.report import fairness, fairness_text
+from bloomtune.data.dataset import Arrays, TrainingData
+from bloomtune.params import load_params
+from bloomtune.reporting.figures import best_so_far
+from bloomtune.reporting.report import fairness, fairness_text
+from bloomtune.settings import resolve
+from bloomtune.tuning.ledger import TrialRecorder
+from bloomtune.tuning.runner import TrialRunner
+from bloomtune.tuning.tune import write_results
 
 
-def _best_json(params: dict, tuner: str) -> dict:
-    """What the tune stage records of its settings, from the params alone."""
-    sections = stage_params(params, "tune", tuner)
-    return {
-        "objective": params["tuning"]["objective"],
-        "totals": {"epochs_consumed": 10},
-        "settings": {
-            "seed": params["seed"],
-            "budget": tuner_settings(sections, tuner, "tuning"),
-            "train": tuner_settings(sections, tuner, "train"),
-            "search_space": params["search_space"],
-            "validation_images": 100,
-        },
-    }
+def _best_json(params: dict, tuner: str, folder) -> dict:
+    """best.json as the tune stage writes it, for one recorded trial of `tuner` on 100
+    validation images."""
+    settings = resolve(params, "tune", tuner)
+    journal = folder / tuner / "ledger.jsonl"
+    recorder = TrialRecorder(
+        tuner, settings.budget.objective, settings.space.names, journal, logging.getLogger()
+    )
+    recorder.begin(0, {"filters": 64, "kernel_size": 3, "strides": 1, "activation": "relu"})
+    for epoch in range(10):
+        recorder.on_epoch_end(epoch, {"val_accuracy": 0.5, "val_loss": 1.0, "loss": 1.0})
+    recorder.end("complete")
+    images = np.zeros((100, 8, 8, 3), np.uint8), np.zeros(100, np.int64)
+    data = TrainingData(Arrays(*images), Arrays(*images), n_classes=3, image_size=8)
+    return write_results(TrialRunner(settings, data, recorder), "key", folder / tuner)
 
 
-def _panel(*overlays):
+def _panel(folder, *overlays):
     params = load_params([ROOT / "params.yaml", *(ROOT / o for o in overlays)])
-    return fairness({t: _best_json(params, t) for t in params["tuners"]})
+    return fairness({t: _best_json(params, t, folder) for t in params["tuners"]})
 
 
-def test_equal_budgets_keep_the_panel_quiet():
-    table, differences = _panel("config/demo.yaml")
+def test_equal_budgets_keep_the_panel_quiet(tmp_path):
+    table, differences = _panel(tmp_path, "config/demo.yaml")
     assert differences == []
     assert fairness_text(differences).startswith("Every tuner searched the same space")
     assert list(table.index) == list(load_params([ROOT / "params.yaml"])["tuners"])
 
 
-def test_the_blog_config_is_flagged_as_not_comparable():
-    table, differences = _panel("config/blog.yaml")
+def test_the_blog_config_is_flagged_as_not_comparable(tmp_path):
+    table, differences = _panel(tmp_path, "config/blog.yaml")
     text = fairness_text(differences)
     assert text.startswith("The rows are not comparable")
     for label in ("max trials differs", "max epochs per trial differs", "batch size differs"):

@@ -91,20 +91,20 @@ def test_sigkill_then_rerun_resumes(tmp_path, tuner):
 def test_keras_tuner_does_not_retrain_a_trial_the_journal_holds(tmp_path):
     # The kill can land after a trial is journalled but before Keras Tuner saves its oracle; the
     # oracle then hands the same trial out again. Simulate it: lose the oracle after 2 of 3 trials.
-    from tuning_data import tune_sections
+    from tuning_data import tune_settings
 
-    from bloomtune.tuning import run_tuning
+    from bloomtune.tuning.tune import run_tuning
 
     data = tiny_data(tmp_path)
-    sections = tune_sections("kt_random", max_trials=3, max_epochs=1)
+    settings = tune_settings("kt_random", max_trials=3, max_epochs=1)
     out, state = tmp_path / "tuning", tmp_path / "state"
-    run_tuning(sections, "kt_random", data, out, state)
+    run_tuning(settings, data, out, state)
     first = pd.read_csv(out / "trials.csv").set_index("trial")
     (journal,) = state.glob("*/ledger.jsonl")
     journal.write_text("".join(journal.read_text().splitlines(keepends=True)[:2]))
     shutil.rmtree(journal.parent / "keras_tuner")
 
-    run_tuning(sections, "kt_random", data, out, state)
+    run_tuning(settings, data, out, state)
     again = pd.read_csv(out / "trials.csv").set_index("trial")
     assert sorted(again.index) == [0, 1, 2]
     for number in (0, 1):  # kept from the journal, not retrained
@@ -116,13 +116,13 @@ def test_optuna_closes_a_journalled_trial_as_it_finished(tmp_path, monkeypatch):
     # The kill can land after a trial is journalled but before Optuna's tell; the study then
     # holds it RUNNING. On resume it is closed with its journalled score, not failed or retrained.
     import optuna
-    from tuning_data import tune_sections
+    from tuning_data import tune_settings
 
-    from bloomtune.ledger import TrialRecorder
-    from bloomtune.tuning import run_tuning
+    from bloomtune.tuning.ledger import TrialRecorder
+    from bloomtune.tuning.tune import run_tuning
 
     data = tiny_data(tmp_path)
-    sections = tune_sections("optuna_tpe", max_trials=3, max_epochs=1)
+    settings = tune_settings("optuna_tpe", max_trials=3, max_epochs=1)
     out, state = tmp_path / "tuning", tmp_path / "state"
     end = TrialRecorder.end
 
@@ -134,7 +134,7 @@ def test_optuna_closes_a_journalled_trial_as_it_finished(tmp_path, monkeypatch):
 
     monkeypatch.setattr(TrialRecorder, "end", end_then_die)
     with pytest.raises(SystemExit):
-        run_tuning(sections, "optuna_tpe", data, out, state)
+        run_tuning(settings, data, out, state)
     monkeypatch.setattr(TrialRecorder, "end", end)
     (journal,) = state.glob("*/optuna.journal")
     storage = _journal_storage(journal)
@@ -142,7 +142,7 @@ def test_optuna_closes_a_journalled_trial_as_it_finished(tmp_path, monkeypatch):
     assert optuna.load_study(study_name=name, storage=storage).trials[1].state.name == "RUNNING"
     journalled = _journal_rows(state)[1]
 
-    run_tuning(sections, "optuna_tpe", data, out, state)
+    run_tuning(settings, data, out, state)
     trials = pd.read_csv(out / "trials.csv").set_index("trial")
     assert sorted(trials.index) == [0, 1, 2]
     assert trials.loc[1, "start_time"] == journalled["start_time"]

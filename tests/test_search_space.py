@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 import keras_tuner as kt
 import optuna
+import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from bloomtune.search_space import suggest_keras_tuner, suggest_optuna
+from bloomtune.tuning.space import SearchSpace
 
-SPACE = {
+SPEC = {
     "filters": {"type": "categorical", "choices": [64, 128]},
     "activation": {"type": "categorical", "choices": ["relu", "tanh"]},
     "kernel_size": {"type": "int", "low": 3, "high": 7, "step": 2},
     "strides": {"type": "int", "low": 1, "high": 8, "log": True},
     "learning_rate": {"type": "float", "low": 1e-5, "high": 1e-3, "log": True},
 }
+SPACE = SearchSpace.from_params(SPEC)
 
 
 def test_optuna_adapter_declares_every_type():
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(40):
         trial = study.ask()
-        values = suggest_optuna(trial, SPACE)
+        values = SPACE.suggest_optuna(trial)
         assert values["filters"] in (64, 128) and values["activation"] in ("relu", "tanh")
         assert values["kernel_size"] in (3, 5, 7)
         assert 1 <= values["strides"] <= 8
@@ -37,7 +41,7 @@ def test_optuna_adapter_declares_every_type():
 
 def test_keras_tuner_adapter_declares_every_type():
     hp = kt.HyperParameters()
-    values = suggest_keras_tuner(hp, SPACE)
+    values = SPACE.declare_keras_tuner(hp)
     declared = {p.name: p for p in hp.space}
     assert declared["filters"].values == [64, 128]
     assert declared["activation"].values == ["relu", "tanh"]
@@ -46,9 +50,38 @@ def test_keras_tuner_adapter_declares_every_type():
     assert declared["strides"].sampling == "log"
     rate = declared["learning_rate"]
     assert (rate.min_value, rate.max_value, rate.sampling) == (1e-5, 1e-3, "log")
-    assert set(values) == set(SPACE)
+    assert set(values) == set(SPEC)
     for _ in range(40):
         sample = {p.name: p.random_sample() for p in hp.space}
         assert sample["kernel_size"] in (3, 5, 7)
         assert 1 <= sample["strides"] <= 8
         assert 1e-5 <= sample["learning_rate"] <= 1e-3
+
+
+def test_optuna_distributions_match_what_a_trial_declares():
+    study = optuna.create_study()
+    trial = study.ask()
+    SPACE.suggest_optuna(trial)
+    assert SPACE.optuna_distributions() == trial.distributions
+
+
+def test_the_report_describes_every_dimension():
+    assert SPACE.describe() == (
+        "filters in {64, 128}; activation in {relu, tanh}; kernel_size in [3, 7]; "
+        "strides in [1, 8] log; learning_rate in [1e-05, 0.001] log"
+    )
+    assert SearchSpace.from_params(SPACE.as_params()) == SPACE
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"type": "float", "low": 1.0, "high": 0.1}, "low (1.0) is greater than high (0.1)"),
+        ({"type": "float", "low": 0.0, "high": 1.0, "log": True}, "needs low > 0"),
+        ({"type": "int", "low": 1, "high": 9, "step": 2, "log": True}, "cannot have a step"),
+        ({"type": "categorical", "choices": [1, 1]}, "choices repeat a value"),
+    ],
+)
+def test_a_dimension_that_contradicts_itself_is_refused(spec, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SearchSpace.from_params({"x": spec})

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from conftest import shared_oxford
 
-from bloomtune import oxford
-from bloomtune.dataset import load_all_training, load_training, stratified_holdout
-from bloomtune.standardise import standardise
-from bloomtune.synthetic import write_synthetic
+from bloomtune.data import oxford
+from bloomtune.data.dataset import load_all_training, load_training, stratified_holdout
+from bloomtune.data.standardise import standardise
+from bloomtune.data.synthetic import write_synthetic
+from bloomtune.settings import StandardiseSettings
 
-SETTINGS = {"image_size": 16, "split": "blog", "interpolation": "cubic"}
+SETTINGS = StandardiseSettings(image_size=16, split="blog", interpolation="cubic")
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def raw(tmp_path_factory):
 
 
 def test_arrays_and_manifest(raw, tmp_path):
-    manifest = standardise(raw, tmp_path / "std", SETTINGS, threads=2)
+    manifest = standardise(SETTINGS, raw, tmp_path / "std", threads=2)
     on_disk = json.loads((tmp_path / "std" / "manifest.json").read_text())
     assert on_disk == json.loads(json.dumps(manifest))
     train = np.load(tmp_path / "std" / "train_images.npy")
@@ -40,13 +41,13 @@ def test_arrays_and_manifest(raw, tmp_path):
 
 
 def test_same_inputs_same_bytes(raw, tmp_path):
-    a = standardise(raw, tmp_path / "a", SETTINGS, threads=2)
-    b = standardise(raw, tmp_path / "b", SETTINGS, threads=1)
+    a = standardise(SETTINGS, raw, tmp_path / "a", threads=2)
+    b = standardise(SETTINGS, raw, tmp_path / "b", threads=1)
     assert a["splits"] == b["splits"]
 
 
 def test_validation_split_is_stratified_seeded_and_disjoint(raw, tmp_path):
-    standardise(raw, tmp_path / "std", SETTINGS, threads=1)
+    standardise(SETTINGS, raw, tmp_path / "std", threads=1)
     data = load_training(tmp_path / "std", 0.25, seed=5)
     again = load_training(tmp_path / "std", 0.25, seed=5)
     assert np.array_equal(data.validation.x, again.validation.x)

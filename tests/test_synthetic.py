@@ -8,8 +8,8 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
-from bloomtune import oxford
-from bloomtune.synthetic import write_synthetic
+from bloomtune.data import oxford
+from bloomtune.data.synthetic import write_synthetic
 
 
 def _digest(folder) -> str:

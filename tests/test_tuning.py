@@ -6,11 +6,11 @@ import json
 
 import pandas as pd
 import pytest
-from tuning_data import tiny_data, tune_sections
+from tuning_data import tiny_data, tune_settings
 
-from bloomtune.ledger import ledger_columns
-from bloomtune.pruners import make_pruner
-from bloomtune.tuning import TuningError, run_tuning
+from bloomtune.tuning.ledger import ledger_columns
+from bloomtune.tuning.pruners import make_pruner
+from bloomtune.tuning.tune import TuningError, run_tuning
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +18,10 @@ def data(tmp_path_factory):
     return tiny_data(tmp_path_factory.mktemp("tiny"))
 
 
-def _tune(data, tmp_path, tuner, sections=None, **tuning):
-    sections = sections or tune_sections(tuner, **tuning)
+def _tune(data, tmp_path, tuner, settings=None, **tuning):
+    settings = settings or tune_settings(tuner, **tuning)
     out = tmp_path / "tuning" / tuner
-    best = run_tuning(sections, tuner, data, out, tmp_path / "state" / tuner)
+    best = run_tuning(settings, data, out, tmp_path / "state" / tuner)
     return best, pd.read_csv(out / "trials.csv")
 
 
@@ -49,9 +49,11 @@ def test_ledger_has_the_same_columns_for_every_tuner_and_totals_add_up(data, tmp
 
 def test_optuna_prunes_and_the_ledger_says_so(data, tmp_path):
     # val_loss: a continuous objective, so trials rarely tie with the median
-    sections = tune_sections("optuna_tpe", max_trials=8, max_epochs=4, objective="val_loss")
-    sections["tuners.optuna_tpe"]["pruner"] = "median"
-    best, trials = _tune(data, tmp_path, "optuna_tpe", sections)
+    median = {"tuners": {"optuna_tpe": {"pruner": "median"}}}
+    settings = tune_settings(
+        "optuna_tpe", median, max_trials=8, max_epochs=4, objective="val_loss"
+    )
+    best, trials = _tune(data, tmp_path, "optuna_tpe", settings)
     pruned = trials[trials.status == "pruned"]
     assert len(pruned) >= 1
     assert (pruned["epochs_run"] < 4).all()
@@ -91,9 +93,9 @@ def test_pruner_options_reach_the_optuna_pruner():
 
 @pytest.mark.parametrize("tuner", ["optuna_tpe", "kt_random"])
 def test_oversized_trials_are_recorded_failed_and_the_search_goes_on(data, tmp_path, tuner):
-    sections = tune_sections(tuner, max_trials=4, max_epochs=1, max_model_params=30_000)
-    sections["search_space"]["strides"] = {"type": "categorical", "choices": [1, 4]}
-    best, trials = _tune(data, tmp_path, tuner, sections)
+    strides = {"search_space": {"strides": {"type": "categorical", "choices": [1, 4]}}}
+    settings = tune_settings(tuner, strides, max_trials=4, max_epochs=1, max_model_params=30_000)
+    best, trials = _tune(data, tmp_path, tuner, settings)
     failed = trials[trials.status == "failed"]
     assert len(trials) == 4 and len(failed) >= 1
     assert failed["failure_reason"].str.contains("max_model_params").all()
@@ -102,9 +104,9 @@ def test_oversized_trials_are_recorded_failed_and_the_search_goes_on(data, tmp_p
 
 
 def test_a_tuner_whose_every_trial_fails_ends_with_a_clear_error(data, tmp_path):
-    sections = tune_sections("kt_random", max_trials=2, max_epochs=1, max_model_params=10)
+    settings = tune_settings("kt_random", max_trials=2, max_epochs=1, max_model_params=10)
     with pytest.raises(TuningError, match=r"kt_random: every one of 2 trials failed"):
-        _tune(data, tmp_path, "kt_random", sections)
+        _tune(data, tmp_path, "kt_random", settings)
 
 
 @pytest.mark.parametrize("tuner", ["optuna_tpe", "kt_bayesian"])
@@ -113,9 +115,8 @@ def test_same_seed_gives_the_same_suggestions(data, tmp_path, tuner):
     _, first = _tune(data, tmp_path / "a", tuner, max_trials=3, max_epochs=1)
     _, again = _tune(data, tmp_path / "b", tuner, max_trials=3, max_epochs=1)
     assert first[hp].equals(again[hp])
-    sections = tune_sections(tuner, max_trials=3, max_epochs=1)
-    sections["seed"] = 7
-    _, other = _tune(data, tmp_path / "c", tuner, sections)
+    settings = tune_settings(tuner, {"seed": 7}, max_trials=3, max_epochs=1)
+    _, other = _tune(data, tmp_path / "c", tuner, settings)
     assert not first[hp].equals(other[hp])
 
 
@@ -142,8 +143,8 @@ def test_optuna_accepts_an_rdb_storage(data, tmp_path):
     import optuna
 
     url = f"sqlite:///{tmp_path / 'studies.db'}"
-    sections = tune_sections("optuna_tpe", max_trials=2, max_epochs=1)
-    sections["tuners.optuna_tpe"]["storage"] = url
-    _, trials = _tune(data, tmp_path, "optuna_tpe", sections)
+    storage = {"tuners": {"optuna_tpe": {"storage": url}}}
+    settings = tune_settings("optuna_tpe", storage, max_trials=2, max_epochs=1)
+    _, trials = _tune(data, tmp_path, "optuna_tpe", settings)
     studies = optuna.get_all_study_summaries(storage=url)
     assert len(studies) == 1 and studies[0].n_trials == len(trials) == 2

@@ -1,26 +1,34 @@
-"""A tiny standardised data set and tune-stage params for in-process tuning tests."""
+"""A tiny standardised data set and tune-stage settings for in-process tuning tests."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 from conftest import ROOT
 
-from bloomtune.params import load_params, stage_params
-from bloomtune.standardise import standardise
-from bloomtune.synthetic import write_synthetic
+from bloomtune.data.standardise import standardise
+from bloomtune.data.synthetic import write_synthetic
+from bloomtune.params import check_params, load_params, merge
+from bloomtune.settings import StandardiseSettings, TuneSettings, resolve
+
+TINY = StandardiseSettings(image_size=16, split="blog", interpolation="area")
 
 
 def tiny_data(folder: Path) -> Path:
     write_synthetic(folder / "raw", n_classes=3, images_per_class=12, image_size=48, seed=0)
-    settings = {"image_size": 16, "split": "blog", "interpolation": "area"}
-    standardise(folder / "raw", folder / "std", settings, threads=2)
+    standardise(TINY, folder / "raw", folder / "std", threads=2)
     return folder / "std"
 
 
-def tune_sections(tuner: str, **tuning) -> dict:
-    params = load_params([ROOT / "params.yaml", ROOT / "config" / "smoke.yaml"])
-    sections = copy.deepcopy(stage_params(params, "tune", tuner))
-    sections["tuning"].update(tuning)
-    return sections
+def smoke_params(overlay: dict | None = None) -> dict:
+    """params.yaml with config/smoke.yaml and `overlay` merged over it, checked."""
+    params = merge(
+        load_params([ROOT / "params.yaml", ROOT / "config" / "smoke.yaml"]), overlay or {}
+    )
+    check_params(params)
+    return params
+
+
+def tune_settings(tuner: str, overlay: dict | None = None, **tuning) -> TuneSettings:
+    """The tune stage's settings for `tuner` on the smoke config, with `tuning` budget values."""
+    return resolve(smoke_params(merge(overlay or {}, {"tuning": tuning})), "tune", tuner)

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bloomtune.ledger import OBJECTIVES  # noqa: E402
+from bloomtune.settings import OBJECTIVES  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:
@@ -68,27 +68,27 @@ def best_epoch_curves(histories: dict[str, tuple[pd.DataFrame, int]], objective,
     return _save(fig, path)
 
 
-def hyperparameters_tried(ledgers: dict[str, pd.DataFrame], space: dict, path: Path) -> Path:
-    """One strip per hyperparameter: every trial's value, by tuner, coloured by status."""
-    names = list(space)
+def hyperparameters_tried(ledgers: dict[str, pd.DataFrame], space, path: Path) -> Path:
+    """One strip per hyperparameter (a SearchSpace's dimensions): every trial's value, by tuner,
+    coloured by status."""
+    dims = list(space)
     tuners = list(ledgers)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 0.6 * len(tuners) + 1.8))
+    fig, axes = plt.subplots(1, len(dims), figsize=(3.2 * len(dims), 0.6 * len(tuners) + 1.8))
     colours = {"complete": "tab:blue", "pruned": "tab:orange", "failed": "tab:red"}
-    for ax, name in zip(np.atleast_1d(axes), names, strict=True):
-        dim = space[name]
-        categorical = dim["type"] == "categorical"
+    for ax, dim in zip(np.atleast_1d(axes), dims, strict=True):
+        name, categorical = dim.name, dim.choices is not None
         for row, tuner in enumerate(tuners):
             trials = ledgers[tuner]
             if categorical:
-                lookup = {str(c): i for i, c in enumerate(dim["choices"])}
+                lookup = {str(c): i for i, c in enumerate(dim.choices)}
                 x = trials[name].astype(str).map(lookup).astype(float)
             else:
                 x = trials[name].astype(float)
             jitter = (np.arange(len(trials)) % 5 - 2) * 0.06
             ax.scatter(x, row + jitter, c=[colours.get(s, "grey") for s in trials["status"]], s=18)
         if categorical:
-            ax.set_xticks(range(len(dim["choices"])), [str(c) for c in dim["choices"]])
-        elif dim.get("log"):
+            ax.set_xticks(range(len(dim.choices)), [str(c) for c in dim.choices])
+        elif dim.log:
             ax.set_xscale("log")
         ax.set_yticks(range(len(tuners)), tuners if ax is np.atleast_1d(axes)[0] else [])
         ax.set_ylim(-0.6, len(tuners) - 0.4)

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.io
 from PIL import Image, ImageDraw, ImageFilter
 
+from bloomtune.errors import DataError
 from bloomtune.runtime import derive_seed
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ MAX_CLASSES = len(CLASS_TRAITS)
 
 # A fixed .mat header: scipy writes the creation time there, which would break "same seed, same
 # bytes". The header text is 116 bytes.
-_MAT_HEADER = b"MATLAB 5.0 MAT-file, written by bloomtune.synthetic".ljust(116, b" ")
+_MAT_HEADER = b"MATLAB 5.0 MAT-file, written by bloomtune.data.synthetic".ljust(116, b" ")
 
 
 def _jitter(rng: np.random.Generator, colour, amount: int) -> tuple[int, ...]:
@@ -121,7 +122,7 @@ def write_synthetic(
 ) -> int:
     """Write jpg/image_NNNNN.jpg, imagelabels.mat and setid.mat under out; return the count."""
     if n_classes > MAX_CLASSES:
-        raise ValueError(f"data.synthetic.n_classes: at most {MAX_CLASSES} classes can be drawn")
+        raise DataError(f"data.synthetic.n_classes: at most {MAX_CLASSES} classes can be drawn")
     rng = np.random.default_rng(derive_seed(seed, "synthetic-order"))
     labels = rng.permutation(np.repeat(np.arange(n_classes), images_per_class))
     (out / "jpg").mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,8 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}
+from bloomtune.settings import OBJECTIVES
+
 STATUSES = ("complete", "pruned", "failed")
 
 
@@ -57,8 +58,8 @@ def _now() -> str:
 class TrialRecorder(keras.callbacks.Callback):
     """Records every trial of one search into an append-only journal (JSON lines).
 
-    Used as a Keras callback for per-epoch values; the same instance serves every trial, so it
-    refuses Keras Tuner's deep copy. The journal survives a crash: written rows are kept."""
+    Used as a Keras callback for per-epoch values; the same instance serves every trial. The
+    journal survives a crash: written rows are kept."""
 
     def __init__(self, tuner: str, objective: str, hp_names: list[str], journal: Path, log):
         super().__init__()
@@ -66,9 +67,6 @@ class TrialRecorder(keras.callbacks.Callback):
         self.journal, self.log = Path(journal), log
         self.total_trials: int | None = None
         self.current: dict | None = None
-
-    def __deepcopy__(self, memo):
-        return self
 
     def rows(self) -> list[dict]:
         if not self.journal.exists():

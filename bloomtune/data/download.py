@@ -12,8 +12,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bloomtune import synthetic
+from bloomtune.data import synthetic
+from bloomtune.errors import UserError
 from bloomtune.runtime import atomic_path, write_json
+from bloomtune.settings import DownloadSettings
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +24,7 @@ METADATA = ("imagelabels.mat", "setid.mat")
 CHUNK = 1 << 20
 
 
-class DownloadError(RuntimeError):
+class DownloadError(UserError, RuntimeError):
     """A file could not be fetched or verified; the message is one line naming the URL."""
 
 
@@ -202,8 +204,9 @@ def download_folder(settings: dict, seed: int, raw: Path) -> None:
     )
 
 
-def download(data: dict, seed: int, raw: Path) -> None:
+def download(settings: DownloadSettings, raw: Path) -> None:
     """Put the data set named by data.source into raw (replacing it only once complete)."""
+    data, seed = settings.data, settings.seed
     source = data["source"]
     if source == "synthetic":
         settings = data["synthetic"]

@@ -13,7 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bloomtune import oxford
+from bloomtune.data import oxford
+from bloomtune.errors import DataError
+from bloomtune.settings import StandardiseSettings
 from bloomtune.runtime import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -22,7 +24,7 @@ INTERPOLATIONS = {"cubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA}
 _worker: dict = {}
 
 
-class BadImageError(ValueError):
+class BadImageError(DataError):
     """An input image cannot be decoded."""
 
 
@@ -166,12 +168,12 @@ def folder_listing(raw: Path) -> tuple[dict[str, list], list[str]]:
 
 
 def standardise_listing(
-    listing: dict[str, list], class_names: list[str], out: Path, settings: dict, threads: int,
-    *, on_bad: str = "fail", source: dict | None = None, split: str,
+    listing: dict[str, list], class_names: list[str], out: Path, settings, threads: int,
+    *, source: dict | None = None, split: str,
 ) -> dict:  # fmt: skip
     """Write every split of `listing` under out (replaced only when complete); return the
     manifest."""
-    size = settings["image_size"]
+    size = settings.image_size
     out.parent.mkdir(parents=True, exist_ok=True)
     check_disk_space(out.parent, sum(len(v) for v in listing.values()), size)
     n_classes = len(class_names)
@@ -183,9 +185,9 @@ def standardise_listing(
                 name,
                 items,
                 size=size,
-                interpolation=settings["interpolation"],
+                interpolation=settings.interpolation,
                 threads=threads,
-                on_bad=on_bad,
+                on_bad=settings.on_bad_image,
             )
             labels = np.load(tmp / splits[name]["labels"])
             splits[name]["class_counts"] = np.bincount(labels, minlength=n_classes).tolist()
@@ -193,7 +195,7 @@ def standardise_listing(
         manifest = {
             "source": source or {},
             "image_size": size,
-            "interpolation": settings["interpolation"],
+            "interpolation": settings.interpolation,
             "split": split,
             "n_classes": n_classes,
             "class_names": class_names,
@@ -205,26 +207,24 @@ def standardise_listing(
     return manifest
 
 
-def standardise(
-    raw: Path, out: Path, settings: dict, threads: int, on_bad_image: str = "fail"
-) -> dict:
+def standardise(settings: StandardiseSettings, raw: Path, out: Path, threads: int) -> dict:
     """Standardise the raw data set into out as the standardise: params section says."""
     source = read_json(raw / "source.json") if (raw / "source.json").exists() else {}
     if source.get("source") == "folder":
         listing, classes = folder_listing(raw)
         split = "folder"
     else:
-        listing, classes = oxford_listing(raw, settings["split"])
-        split = settings["split"]
+        listing, classes = oxford_listing(raw, settings.split)
+        split = settings.split
     manifest = standardise_listing(
-        listing, classes, out, settings, threads, on_bad=on_bad_image, source=source, split=split
+        listing, classes, out, settings, threads, source=source, split=split
     )
     counts = ", ".join(f"{k} {v['count']}" for k, v in manifest["splits"].items())
     skipped = f"; skipped {len(manifest['skipped'])} unreadable" if manifest["skipped"] else ""
     log.info(
         "standardised %s at %d px: %s%s",
         source.get("source", "data"),
-        settings["image_size"],
+        settings.image_size,
         counts,
         skipped,
     )

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bloomtune.errors import DataError
+
 LABELS_FILE = "imagelabels.mat"
 SETID_FILE = "setid.mat"
 IMAGE_DIR = "jpg"
@@ -28,7 +30,7 @@ def read_labels(raw: Path) -> np.ndarray:
 
     labels = scipy.io.loadmat(raw / LABELS_FILE)["labels"]
     if labels.ndim != 2 or labels.shape[0] != 1:
-        raise ValueError(
+        raise DataError(
             f"{raw / LABELS_FILE}: labels should have shape (1, N), got {labels.shape}"
         )
     return labels[0].astype(np.int64) - 1

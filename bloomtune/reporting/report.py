@@ -12,34 +12,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from bloomtune import figures
+from bloomtune.reporting import figures
 from bloomtune.runtime import atomic_path, read_json
+from bloomtune.settings import OBJECTIVES, ReportSettings
+from bloomtune.tuning.space import SearchSpace
 
 log = logging.getLogger(__name__)
 
-# The blog's Table 1.7, for reference only: its budgets differed per tool and its Optuna run
-# validated on the test set, so these rows are not comparable with bloomtune's.
-BLOG_ROWS = [
-    {"tuner": "blog: Optuna", "test_loss": 34.2629, "test_accuracy": 0.0892, "total_s": 23287},
-    {
-        "tuner": "blog: Keras Tuner Random",
-        "test_loss": 3.6749,
-        "test_accuracy": 0.2608,
-        "total_s": 29 * 60 + 16,
-    },
-    {
-        "tuner": "blog: Keras Tuner Bayesian",
-        "test_loss": 3.1541,
-        "test_accuracy": 0.3147,
-        "total_s": 24 * 60 + 24,
-    },
-    {
-        "tuner": "blog: Keras Tuner Hyperband",
-        "test_loss": 3.5460,
-        "test_accuracy": 0.2392,
-        "total_s": 3600 + 30 * 60 + 48,
-    },
-]
+BLOG_REFERENCE = Path(__file__).with_name("blog_reference.yaml")  # cited there
+
+
+def blog_rows() -> pd.DataFrame:
+    """The blog's published rows, for reference only (not comparable: see the file)."""
+    import yaml
+
+    return pd.DataFrame(yaml.safe_load(BLOG_REFERENCE.read_text())["rows"])
+
 
 COLUMNS = {  # summary.csv column -> table header (units in headers)
     "tuner": "tuner",
@@ -78,19 +66,8 @@ FAIRNESS = {
     "validation fraction": lambda b: b["settings"]["train"]["validation_fraction"],
     "validation images": lambda b: b["settings"]["validation_images"],
     "seed": lambda b: b["settings"]["seed"],
-    "search space": lambda b: _space_text(b["settings"]["search_space"]),
+    "search space": lambda b: SearchSpace.from_params(b["settings"]["search_space"]).describe(),
 }
-
-
-def _space_text(space: dict) -> str:
-    parts = []
-    for name, dim in space.items():
-        if dim["type"] == "categorical":
-            parts.append(f"{name} in {{{', '.join(map(str, dim['choices']))}}}")
-        else:
-            scale = " log" if dim.get("log") else ""
-            parts.append(f"{name} in [{dim['low']:g}, {dim['high']:g}]{scale}")
-    return "; ".join(parts)
 
 
 def summary_row(metrics: dict) -> dict:
@@ -143,21 +120,18 @@ def fairness_text(differences: list[str]) -> str:
     return "The rows are not comparable: " + "; ".join(differences) + "."
 
 
-def optuna_importances(ledger: pd.DataFrame, space: dict, objective: str) -> dict | None:
+def optuna_importances(ledger: pd.DataFrame, space: SearchSpace, objective: str) -> dict | None:
     """fANOVA importances of the hyperparameters, from a tuner's complete trials."""
     import optuna
 
-    from bloomtune.ledger import OBJECTIVES
-    from bloomtune.search_space import optuna_distributions
-
     complete = ledger[(ledger["status"] == "complete") & ledger["score"].notna()]
-    varying = [n for n in space if complete[n].nunique() > 1]
+    varying = [n for n in space.names if complete[n].nunique() > 1]
     if len(complete) < 3 or not varying:
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     direction = "maximize" if OBJECTIVES[objective] == "max" else "minimize"
     study = optuna.create_study(direction=direction)
-    distributions = optuna_distributions(space)
+    distributions = space.optuna_distributions()
     for _, row in complete.iterrows():
         params = {}
         for name, dist in distributions.items():
@@ -235,7 +209,8 @@ class Report:
             for t in tuners
         }
         self.objective = self.metrics[0]["objective"]
-        self.space = next(iter(self.best.values()))["settings"]["search_space"]
+        first = next(iter(self.best.values()))
+        self.space = SearchSpace.from_params(first["settings"]["search_space"])
         self.summary = pd.DataFrame([summary_row(m) for m in self.metrics], columns=list(COLUMNS))
         self.fairness_table, self.differences = fairness(self.best)
 
@@ -273,21 +248,20 @@ class Report:
 
 
 def build_report(
-    tuners: list[str],
+    settings: ReportSettings,
     tuning_dir: Path,
     metrics_dir: Path,
     best_epoch_dir: Path,
-    settings: dict,
     out_dir: Path,
 ) -> pd.DataFrame:
     """Write summary.csv, report.md, report.html and the figures; return the summary table."""
-    report = Report(tuners, Path(tuning_dir), Path(metrics_dir), Path(best_epoch_dir))
+    report = Report(settings.tuners, Path(tuning_dir), Path(metrics_dir), Path(best_epoch_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     drawn = report.draw(out_dir)
-    blog = pd.DataFrame(BLOG_ROWS) if settings.get("show_blog_reference") else None
+    blog = blog_rows() if settings.show_blog_reference else None
     info = provenance(report.metrics, report.best)
-    title = settings.get("title", "bloomtune report")
-    note = settings.get("note", "")
+    title = settings.title or "bloomtune report"
+    note = settings.note or ""
     with atomic_path(out_dir / "summary.csv") as tmp:
         report.summary.to_csv(tmp, index=False)
     with atomic_path(out_dir / "report.md") as tmp:
@@ -316,7 +290,7 @@ def _markdown(title, note, report: Report, drawn, blog, info) -> str:
             lines += [f"## {heading}", "", f"![{caption}]({path.name})", "", caption, ""]
     lines += ["## Fairness", "", fairness_text(report.differences), ""]
     lines.append(report.fairness_table.to_markdown())
-    lines += ["", f"Search space: {_space_text(report.space)}."]
+    lines += ["", f"Search space: {report.space.describe()}."]
     lines += ["", "## Provenance", ""]
     lines += [f"- **{k}**: {v}" for k, v in info.items()]
     return "\n".join(lines) + "\n"
@@ -375,7 +349,7 @@ def _html(title, note, report: Report, drawn, blog, info) -> str:
         "<h2>Fairness</h2>",
         f'<p class="{verdict}">{html.escape(fairness_text(report.differences))}</p>',
         report.fairness_table.to_html(border=0),
-        f"<p>Search space: {html.escape(_space_text(report.space))}.</p>",
+        f"<p>Search space: {html.escape(report.space.describe())}.</p>",
         "<h2>Provenance</h2><ul>",
         *[
             f"<li><strong>{html.escape(k)}</strong>: {html.escape(v)}</li>"

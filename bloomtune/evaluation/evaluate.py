@@ -11,8 +11,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-from bloomtune import dataset
+from bloomtune.data import dataset
 from bloomtune.runtime import Stopwatch, atomic_path, write_json
+from bloomtune.settings import EvaluateSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def per_class(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str]):
 
 
 def evaluate(
+    settings: EvaluateSettings,
     model_path: Path,
     data_dir: Path,
     tuning: dict,
@@ -54,7 +56,7 @@ def evaluate(
 ) -> dict:
     """Score the model on the test split (the only stage that reads it); write the metrics JSON,
     per-class accuracy (CSV) and the confusion matrix (PNG) under `details`."""
-    from bloomtune.figures import confusion_matrix
+    from bloomtune.reporting.figures import confusion_matrix  # matplotlib: imported when needed
 
     data_dir = Path(data_dir)
     manifest = dataset.manifest(data_dir)

@@ -1,0 +1,83 @@
+"""Each stage's code dependencies: its script and the closure of bloomtune modules it imports.
+
+The Snakefile takes its rule inputs from here and a test holds dvc.yaml's deps equal to them, so
+editing any module a stage imports (at the top or inside a function) reruns that stage and those
+after it, in both orchestrators. `python -m bloomtune.codedeps` prints the lists for dvc.yaml."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "bloomtune"
+# Data files a module reads that change what its stage writes.
+MODULE_DATA = {"bloomtune.reporting.report": ["blog_reference.yaml"]}
+
+
+def module_path(name: str) -> Path | None:
+    """The file of bloomtune module `name` (a package's __init__.py), or None if none exists."""
+    base = ROOT.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The bloomtune modules a file imports anywhere in it (`from a import b` counts a.b when b
+    is a module, else a)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] == PACKAGE and module_path(name) is not None:
+                found.add(name)
+    return found
+
+
+def closure(script: Path) -> list[str]:
+    """The script and every bloomtune file it reaches by imports, as sorted repo paths.
+
+    Empty package __init__.py files are left out: they run no code."""
+    seen: set[str] = set()
+    todo = list(imported_modules(script))
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += imported_modules(module_path(name))
+        parts = name.split(".")  # importing a.b.c runs a/__init__.py and a/b/__init__.py too
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+    files = set()
+    for name in seen:
+        path = module_path(name)
+        if path.name != "__init__.py" or path.read_text().strip():
+            files.add(path)
+        files.update(path.parent / data for data in MODULE_DATA.get(name, []))
+    return [str(script.relative_to(ROOT))] + sorted(str(p.relative_to(ROOT)) for p in files)
+
+
+def stage_code(stage: str) -> list[str]:
+    """Code dependencies of a stage, whose script is scripts/<stage>.py."""
+    return closure(ROOT / "scripts" / f"{stage}.py")
+
+
+def main() -> None:
+    from bloomtune.params import STAGE_SECTIONS
+
+    for stage in STAGE_SECTIONS:
+        print(f"{stage}:")
+        for path in stage_code(stage):
+            print(f"  - {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Resolved settings: each stage's params sections parsed once into small frozen objects.
+
+A stage sees only the sections it declares (params.STAGE_SECTIONS); `resolve` turns them into the
+object its package function takes, with a tuner's own budget and training overrides merged here
+and nowhere else. Package functions take (settings, input paths..., output paths...)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
+
+from bloomtune.params import merge, stage_params
+from bloomtune.tuning.space import SearchSpace
+
+OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One tuner's search budget: the shared `tuning:` section with its own overrides."""
+
+    objective: str
+    max_trials: int
+    max_epochs: int
+    max_total_epochs: int | None = None
+    timeout_s: float | None = None
+    max_model_params: int | str = "auto"
+
+    @property
+    def direction(self) -> str:
+        return OBJECTIVES[self.objective]
+
+
+@dataclass(frozen=True)
+class Training:
+    """Settings every trial, best-epoch search and retraining of one tuner trains with."""
+
+    batch_size: int
+    validation_fraction: float
+
+
+@dataclass(frozen=True)
+class Tuner:
+    """A tuner's name, framework and its own params entry (read-only)."""
+
+    name: str
+    framework: str
+    options: MappingProxyType = field(compare=False)
+
+    def option(self, key: str, default=None):
+        return self.options.get(key, default)
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    tuner: Tuner
+    seed: int
+    budget: Budget
+    train: Training
+    space: SearchSpace
+
+    def record(self) -> dict:
+        """What defines the search, as plain values: best.json's settings, the state key."""
+        return {
+            "seed": self.seed,
+            "budget": asdict(self.budget),
+            "train": asdict(self.train),
+            "search_space": self.space.as_params(),
+            "tuner": dict(self.tuner.options),
+        }
+
+
+@dataclass(frozen=True)
+class BestEpochSettings:
+    tuner: Tuner
+    seed: int
+    objective: str
+    train: Training
+    max_epochs: int
+    patience: int
+
+
+@dataclass(frozen=True)
+class RetrainSettings:
+    tuner: Tuner
+    seed: int
+    train: Training
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    seed: int
+    data: MappingProxyType
+
+
+@dataclass(frozen=True)
+class StandardiseSettings:
+    image_size: int
+    split: str
+    interpolation: str
+    on_bad_image: str = "fail"
+
+
+@dataclass(frozen=True)
+class EvaluateSettings:
+    pass
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    tuners: tuple
+    show_blog_reference: bool
+    title: str | None = None
+    note: str | None = None
+
+
+def _tuner(sections: dict, name: str) -> Tuner:
+    entry = sections[f"tuners.{name}"]
+    return Tuner(name, entry["framework"], MappingProxyType(dict(entry)))
+
+
+def merged(sections: dict, tuner: str, name: str) -> dict:
+    """The shared `tuning` or `train` section with the tuner's own overrides applied."""
+    return merge(sections.get(name) or {}, sections[f"tuners.{tuner}"].get(name) or {})
+
+
+def budget(sections: dict, tuner: str) -> Budget:
+    return Budget(**merged(sections, tuner, "tuning"))
+
+
+def training(sections: dict, tuner: str) -> Training:
+    return Training(**merged(sections, tuner, "train"))
+
+
+def _tune(sections, tuner):
+    space = SearchSpace.from_params(sections["search_space"])
+    return TuneSettings(
+        _tuner(sections, tuner), sections["seed"], budget(sections, tuner),
+        training(sections, tuner), space,
+    )  # fmt: skip
+
+
+def _best_epoch(sections, tuner):
+    own = sections["best_epoch"]
+    return BestEpochSettings(
+        _tuner(sections, tuner), sections["seed"], sections["tuning.objective"],
+        training(sections, tuner), own["max_epochs"], own["patience"],
+    )  # fmt: skip
+
+
+def _retrain(sections, tuner):
+    return RetrainSettings(_tuner(sections, tuner), sections["seed"], training(sections, tuner))
+
+
+def _download(sections, tuner):
+    return DownloadSettings(sections["seed"], MappingProxyType(sections["data"]))
+
+
+def _standardise(sections, tuner):
+    return StandardiseSettings(
+        **sections["standardise"], on_bad_image=sections["data.on_bad_image"]
+    )
+
+
+def _report(sections, tuner):
+    return ReportSettings(tuple(sections["tuners"]), **sections["report"])
+
+
+RESOLVERS = {
+    "download": _download,
+    "standardise": _standardise,
+    "tune": _tune,
+    "best_epoch": _best_epoch,
+    "retrain": _retrain,
+    "evaluate": lambda sections, tuner: EvaluateSettings(),
+    "report": _report,
+}
+
+
+def resolve(params: dict, stage: str, tuner: str | None = None):
+    """The stage's settings object, built from only the params sections it declares (checked)."""
+    return RESOLVERS[stage](stage_params(params, stage, tuner), tuner)

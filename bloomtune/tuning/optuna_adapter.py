@@ -1,0 +1,102 @@
+"""Optuna adapter: sampler, pruner and storage from params; trials asked and told through the
+public API, each run by the shared trial runner."""
+
+from __future__ import annotations
+
+import logging
+
+import optuna
+from optuna.trial import TrialState
+
+from bloomtune.params import ParamsError
+from bloomtune.tuning.pruners import tuner_pruner
+from bloomtune.tuning.runner import TrialRunner
+
+log = logging.getLogger(__name__)
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
+
+
+def make_sampler(name: str, seed: int, tuner: str = "?"):
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name == "qmc":
+        return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    if name == "gp":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise ParamsError(
+                f"tuners.{tuner}.sampler: gp needs PyTorch: pip install torch "
+                "(or choose tpe, random, cmaes, qmc)"
+            ) from None
+        return optuna.samplers.GPSampler(seed=seed)
+    raise ValueError(f"unknown Optuna sampler {name!r}")
+
+
+def storage_for(runner: TrialRunner, state_dir):
+    url = runner.settings.tuner.option("storage")
+    if url:
+        return url
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    return JournalStorage(JournalFileBackend(str(state_dir / "optuna.journal")))
+
+
+def tell(study, trial, row: dict) -> None:
+    """Tell the study a trial's ledger row (a trial object or the number of one)."""
+    state = STATES[row["status"]]
+    values = row["score"] if state == TrialState.COMPLETE else None
+    study.tell(trial, values, state=state, skip_if_finished=True)
+
+
+def close_interrupted(study, runner: TrialRunner) -> None:
+    """Close the trials a killed process left RUNNING; the budget counts them.
+
+    One the ledger holds (killed after journalling, before Optuna's tell) is told as it finished,
+    so the sampler learns from it; any other is recorded failed."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        row = runner.recorded(trial.number) or runner.record_interrupted(
+            trial.number, trial.params
+        )
+        tell(study, trial.number, row)
+
+
+def run_optuna(runner: TrialRunner, state_dir) -> None:
+    settings = runner.settings
+    tuner, budget = settings.tuner, settings.budget
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    pruner_name = tuner.option("pruner", "none")
+    study = optuna.create_study(
+        # The state folder's name fingerprints params and data: a changed search gets a fresh
+        # study even in a shared RDB storage.
+        study_name=f"bloomtune-{tuner.name}-{state_dir.name}",
+        storage=storage_for(runner, state_dir),
+        sampler=make_sampler(tuner.option("sampler", "tpe"), settings.seed, tuner.name),
+        pruner=tuner_pruner(tuner.name, tuner.options, budget.max_epochs),
+        direction="maximize" if budget.direction == "max" else "minimize",
+        load_if_exists=True,
+    )
+    close_interrupted(study, runner)
+    done = len(study.get_trials(deepcopy=False, states=FINISHED))
+    if (reason := runner.exhausted()) or done >= budget.max_trials:
+        log.info("%s: budget already spent (%s)", tuner.name, reason or "max_trials")
+        return
+    for _ in range(budget.max_trials - done):
+        trial = study.ask()
+        callbacks = []
+        if pruner_name != "none":
+            from optuna_integration import KerasPruningCallback
+
+            callbacks.append(KerasPruningCallback(trial, budget.objective))
+        hp = settings.space.suggest_optuna(trial)
+        row = runner.run(trial.number, hp, callbacks=callbacks, pruned=(optuna.TrialPruned,))
+        tell(study, trial, row)
+        if reason := runner.exhausted():
+            log.info("%s: %s reached, search ends", tuner.name, reason)
+            break

@@ -1,0 +1,149 @@
+"""The one trial runner both frameworks drive: seed, build, fit, failure policy, ledger row.
+
+Optuna (ask and tell) and Keras Tuner (its `run_trial`) only choose the hyperparameters and hear
+the result; everything a trial does, and what it costs, is here and the same for every tuner."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import math
+from pathlib import Path
+
+import keras
+
+from bloomtune.data.dataset import TrainingData
+from bloomtune.runtime import derive_seed, seed_everything
+from bloomtune.settings import TuneSettings
+from bloomtune.training.model import ModelTooLargeError, auto_max_params, build_model
+from bloomtune.tuning.ledger import TrialRecorder
+
+log = logging.getLogger(__name__)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The ledger's one-line reason for a trial that raised `exc`."""
+    if isinstance(exc, ModelTooLargeError):
+        return f"too large: {exc}"
+    if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
+        return f"out of memory: {type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class BudgetStop(keras.callbacks.Callback):
+    """Ends the running trial at an epoch boundary once the total-epoch or time budget is spent."""
+
+    def __init__(self, runner: TrialRunner):
+        super().__init__()
+        self.runner = runner
+
+    def on_epoch_end(self, epoch, logs=None):
+        budget = self.runner.settings.budget
+        if not (budget.max_total_epochs or budget.timeout_s):
+            return
+        reason = self.runner.exhausted()
+        if reason and not reason.startswith("max_trials"):
+            log.info("%s: %s reached, stopping the current trial", self.runner.name, reason)
+            self.model.stop_training = True
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Keeps, in memory, the weights of the epoch where the objective last strictly improved."""
+
+    def __init__(self, objective: str, direction: str):
+        super().__init__()
+        self.objective, self.sign = objective, 1 if direction == "max" else -1
+        self.best, self.weights = -math.inf, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.objective)
+        if value is not None and math.isfinite(value) and self.sign * value > self.best:
+            self.best, self.weights = self.sign * value, self.model.get_weights()
+
+
+class TrialRunner:
+    """Runs one search's trials on its data and records each in the ledger."""
+
+    def __init__(self, settings: TuneSettings, data: TrainingData, recorder: TrialRecorder):
+        self.settings, self.data, self.recorder = settings, data, recorder
+        self.name = settings.tuner.name
+        limit = settings.budget.max_model_params
+        self.max_params = auto_max_params() if limit == "auto" else limit
+
+    def exhausted(self) -> str | None:
+        """Which shared limit the search has reached, if any (trials, total epochs, time)."""
+        rows = self.recorder.rows()
+        epochs = sum(r["epochs_run"] for r in rows) + len(self.recorder.current_history)
+        wall = sum(r["wall_s"] for r in rows) + self.recorder.current_wall_s
+        budget = self.settings.budget
+        if len(rows) >= budget.max_trials:
+            return f"max_trials ({budget.max_trials})"
+        if budget.max_total_epochs and epochs >= budget.max_total_epochs:
+            return f"max_total_epochs ({budget.max_total_epochs})"
+        if budget.timeout_s and wall >= budget.timeout_s:
+            return f"timeout_s ({budget.timeout_s})"
+        return None
+
+    def recorded(self, number: int) -> dict | None:
+        """The ledger row of a trial that finished before a restart, if any."""
+        return self.recorder.recorded_row(number)
+
+    def record_interrupted(self, number: int, hp: dict) -> dict:
+        """Close a trial a killed process left running: failed, the budget counts it."""
+        self.recorder.begin(number, hp)
+        return self.recorder.end("failed", "interrupted: the tuning process stopped mid-trial")
+
+    def run(
+        self,
+        number: int,
+        hp: dict,
+        *,
+        epochs: int | None = None,
+        initial_epoch: int = 0,
+        callbacks: list = (),
+        pruned: tuple[type[BaseException], ...] = (),
+        warm_start: Path | None = None,
+        keep_weights: Path | None = None,
+    ) -> dict:
+        """Train trial `number` with hyperparameters `hp`; return its ledger row.
+
+        A trial that raises is recorded failed with its reason (too large, out of memory, NaN
+        loss, anything else, with its traceback in the log) and the search goes on; one of
+        `pruned` is recorded pruned. `warm_start` loads weights before training (Keras Tuner
+        Hyperband's continued trials); `keep_weights` writes the best epoch's weights there once
+        the trial's clock has stopped, so writing them is not timed."""
+        self.recorder.begin(number, hp)
+        seed_everything(derive_seed(self.settings.seed, "trial", number))
+        keras.backend.clear_session()  # free the previous trial's graph and memory
+        gc.collect()
+        budget = self.settings.budget
+        best = BestWeights(budget.objective, budget.direction) if keep_weights else None
+        shared = [self.recorder, keras.callbacks.TerminateOnNaN(), BudgetStop(self)]
+        model = None
+        try:
+            model = build_model(hp, self.data.image_size, self.data.n_classes, self.max_params)
+            if warm_start is not None:
+                model.load_weights(warm_start)
+            model.fit(
+                self.data.train.x,
+                self.data.train.y,
+                validation_data=(self.data.validation.x, self.data.validation.y),
+                epochs=epochs or budget.max_epochs,
+                initial_epoch=initial_epoch,
+                batch_size=self.settings.train.batch_size,
+                callbacks=[*shared, *callbacks, *([best] if best else [])],
+                verbose=0,
+            )
+        except pruned:
+            row = self.recorder.end("pruned")
+        except Exception as exc:
+            if not isinstance(exc, ModelTooLargeError):
+                log.warning("%s trial %d raised", self.name, number, exc_info=True)
+            row = self.recorder.end("failed", failure_reason(exc))
+        else:
+            row = self.recorder.end("complete")  # a NaN loss makes it failed
+        if best is not None and best.weights is not None and row["status"] != "failed":
+            keep_weights.parent.mkdir(parents=True, exist_ok=True)
+            model.set_weights(best.weights)
+            model.save_weights(keep_weights)
+        return row

@@ -1,0 +1,117 @@
+"""Stage tune: one tuner's search under its budget; write its ledger and best hyperparameters."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from bloomtune.data import dataset
+from bloomtune.errors import UserError
+from bloomtune.params import fingerprint
+from bloomtune.runtime import atomic_path, write_json
+from bloomtune.settings import TuneSettings
+from bloomtune.tuning.ledger import TrialRecorder, ledger_frame, summarise
+from bloomtune.tuning.runner import TrialRunner
+
+log = logging.getLogger(__name__)
+
+
+class TuningError(UserError, RuntimeError):
+    """The search could not produce a usable result."""
+
+
+def state_dir_for(state_root: Path, settings: TuneSettings, data_manifest: dict) -> Path:
+    """The search's state folder, named by everything that defines the search, so that a change of
+    params or data starts a fresh search instead of resuming an unrelated one."""
+    key = fingerprint({"settings": settings.record(), "data": data_manifest["splits"]})
+    for stale in state_root.glob("*") if state_root.exists() else []:
+        if stale.name != key:
+            log.info("params or data changed: discarding the old search state %s", stale)
+            shutil.rmtree(stale, ignore_errors=True)
+    path = state_root / key
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) -> dict:
+    """Search, then write out_dir/trials.csv and out_dir/best.json; return best.json's content.
+
+    `state` holds what a resumed search needs; it is not an orchestrator output, so a failed run
+    does not delete it."""
+    name, budget = settings.tuner.name, settings.budget
+    state_dir = state_dir_for(state, settings, dataset.manifest(data_dir))
+    journal = state_dir / "ledger.jsonl"
+    recorder = TrialRecorder(name, budget.objective, settings.space.names, journal, log)
+    recorder.total_trials = budget.max_trials
+    data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.seed)
+    log.info(
+        "%s: %s search, %d train / %d validation images, %d classes, up to %d trials x %d epochs",
+        name,
+        settings.tuner.framework,
+        len(data.train.y),
+        len(data.validation.y),
+        data.n_classes,
+        budget.max_trials,
+        budget.max_epochs,
+    )
+    runner = TrialRunner(settings, data, recorder)
+    if done := len(recorder.rows()):
+        log.info("%s: resuming, %d trials already recorded", name, done)
+    if settings.tuner.framework == "optuna":
+        from bloomtune.tuning.optuna_adapter import run_optuna
+
+        run_optuna(runner, state_dir)
+    else:
+        from bloomtune.tuning.keras_tuner_adapter import run_keras_tuner
+
+        run_keras_tuner(runner, state_dir)
+    return write_results(runner, state_dir.name, out_dir)
+
+
+def write_results(runner: TrialRunner, key: str, out_dir: Path) -> dict:
+    settings, rows = runner.settings, runner.recorder.rows()
+    name, objective = settings.tuner.name, settings.budget.objective
+    summary = summarise(rows, objective)
+    if summary["best"] is None:
+        reasons = sorted({r["failure_reason"] for r in rows if r["failure_reason"]})
+        raise TuningError(
+            f"{name}: every one of {len(rows)} trials failed"
+            + (f" ({'; '.join(reasons)[:300]})" if reasons else "")
+        )
+    best, totals = summary["best"], summary["totals"]
+    record = settings.record()
+    result = {
+        "tuner": name,
+        "framework": settings.tuner.framework,
+        "options": record.pop("tuner"),
+        "objective": objective,
+        "score": best["score"],
+        "trial": best["trial"],
+        "hyperparameters": {k: best[k] for k in settings.space.names},
+        "totals": totals,
+        "params_fingerprint": key,
+        "settings": {
+            **record,
+            "train_images": len(runner.data.train.y),
+            "validation_images": len(runner.data.validation.y),
+        },
+    }
+    with atomic_path(out_dir / "trials.csv") as tmp:
+        ledger_frame(rows, settings.space.names).to_csv(tmp, index=False)
+    write_json(out_dir / "best.json", result)
+    log.info(
+        "%s: best %s %.4f (trial %d); %d trials (%d complete, %d pruned, %d failed), "
+        "%d epochs, %.0f s",
+        name,
+        objective,
+        best["score"],
+        best["trial"],
+        totals["trials"],
+        totals["complete"],
+        totals["pruned"],
+        totals["failed"],
+        totals["epochs_consumed"],
+        totals["wall_s"],
+    )
+    return result
