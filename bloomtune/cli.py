@@ -46,16 +46,15 @@ def run_stage(
     setup_logging(args.log)
     try:
         settings = resolve(load_params(args.params), stage, getattr(args, "tuner", None))
-    except ParamsError as exc:
+        threads = thread_budget()
+        if tensorflow:
+            configure_tensorflow(threads)
+        args.threads = threads
+        start = time.perf_counter()
+        work(args, settings)
+    except ParamsError as exc:  # the stage's own checks run before any work too
         log.error("params: %s", exc)
         sys.exit(2)
-    threads = thread_budget()
-    if tensorflow:
-        configure_tensorflow(threads)
-    args.threads = threads
-    start = time.perf_counter()
-    try:
-        work(args, settings)
     except USER_ERRORS as exc:
         log.error("%s failed: %s", stage, one_line(exc))
         sys.exit(1)

@@ -83,8 +83,11 @@ def test_stage_gets_only_the_sections_it_declares():
     assert sections["tuners.kt_random"]["algorithm"] == "random"
 
 
-def test_a_stage_script_alone_fails_before_any_work(tmp_path):
-    bad = _overlay(tmp_path, BAD_VALUES[0][0])
+@pytest.mark.parametrize(
+    ("values", "key"), [BAD_VALUES[0], BAD_VALUES[-2]], ids=["schema", "pruner"]
+)
+def test_a_stage_script_alone_fails_before_any_work(tmp_path, values, key):
+    bad = _overlay(tmp_path, values)
     out = tmp_path / "tuning"
     result = run(
         [
@@ -94,7 +97,7 @@ def test_a_stage_script_alone_fails_before_any_work(tmp_path):
             "params.yaml",
             bad,
             "--tuner",
-            "kt_random",
+            key.split(".")[1],
             "--data",
             str(tmp_path / "none"),
             "--out",
@@ -107,16 +110,23 @@ def test_a_stage_script_alone_fails_before_any_work(tmp_path):
     )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
-    assert len(errors) == 1 and "tuners.kt_random.framework" in errors[0]
+    assert len(errors) == 1 and f"params: {key}:" in errors[0]
     assert not out.exists()
 
 
-def test_snakemake_refuses_bad_params_before_any_job(project, tmp_path):
-    bad = _overlay(tmp_path, BAD_VALUES[1][0])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (BAD_VALUES[1][0], "search_space.learning_rate: low (0.1) is greater than high (0.01)"),
+        (BAD_VALUES[-2][0], "tuners.optuna_tpe.pruner_options: ['factor'] do not apply"),
+    ],
+)
+def test_snakemake_refuses_bad_params_before_any_job(project, tmp_path, values, message):
+    bad = _overlay(tmp_path, values)
     result = snakemake(["-n", "--cores", "1", "--configfile", bad], project, check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "search_space.learning_rate: low (0.1) is greater than high (0.01)" in output
+    assert message in output
     assert "Job stats" not in output
 
 

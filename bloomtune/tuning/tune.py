@@ -12,6 +12,7 @@ from bloomtune.params import fingerprint
 from bloomtune.runtime import atomic_path, write_json
 from bloomtune.settings import TuneSettings
 from bloomtune.tuning.ledger import TrialRecorder, ledger_frame, summarise
+from bloomtune.tuning.pruners import tuner_pruner
 from bloomtune.tuning.runner import TrialRunner
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
     `state` holds what a resumed search needs; it is not an orchestrator output, so a failed run
     does not delete it."""
     name, budget = settings.tuner.name, settings.budget
+    if settings.tuner.framework == "optuna":
+        tuner_pruner(name, settings.tuner.options, budget.max_epochs)  # bad options: fail now
     state_dir = state_dir_for(state, settings, dataset.manifest(data_dir))
     journal = state_dir / "ledger.jsonl"
     recorder = TrialRecorder(name, budget.objective, settings.space.names, journal, log)
