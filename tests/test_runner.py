@@ -93,9 +93,10 @@ def test_every_failure_kind_is_recorded_alike_and_the_search_goes_on(
     }
 
 
-def test_keras_tuner_writes_no_checkpoint_inside_a_timed_trial(data, tmp_path):
+def test_keras_tuner_writes_no_checkpoint_and_no_console_table(data, tmp_path, capsys):
     run_tuning(tune_settings("kt_random", max_trials=2, max_epochs=2), data, tmp_path, tmp_path)
     assert not list(tmp_path.rglob("*.h5")) and not list(tmp_path.rglob("*.keras"))
+    assert "Running Trial" not in capsys.readouterr().out  # the runner logs one line a trial
 
 
 def test_hyperband_continues_from_its_parents_best_weights(data, tmp_path, monkeypatch):

@@ -99,5 +99,6 @@ def run_keras_tuner(runner: TrialRunner, state_dir: Path) -> None:
     if reason := runner.exhausted():
         log.info("%s: budget already spent (%s)", runner.name, reason)
         return
-    # The runner trains on the search's own data; Keras Tuner passes nothing to fit.
-    make_tuner(runner, state_dir).search()
+    # The runner trains on the search's own data; Keras Tuner passes nothing to fit, and its
+    # per-trial console table stays off (the runner logs one line per trial).
+    make_tuner(runner, state_dir).search(verbose=0)
