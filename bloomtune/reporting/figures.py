@@ -131,3 +131,15 @@ def confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path) -> 
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     return _save(fig, path)
+
+
+def critical_difference(mean_ranks: pd.Series, p_holm: pd.DataFrame, path: Path) -> dict:
+    """Critical-difference diagram (scikit-posthocs): tuners on their mean rank, a bar joining
+    those no test tells apart at 0.05; returns the drawn elements by kind."""
+    from scikit_posthocs import critical_difference_diagram
+
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(mean_ranks) + 1.2))
+    elements = critical_difference_diagram(mean_ranks.to_dict(), p_holm, ax=ax, alpha=0.05)
+    ax.set_title("mean rank (1 is best); bars join tuners not significantly different")
+    _save(fig, path)
+    return elements
