@@ -148,3 +148,17 @@ def test_optuna_accepts_an_rdb_storage(data, tmp_path):
     _, trials = _tune(data, tmp_path, "optuna_tpe", settings)
     studies = optuna.get_all_study_summaries(storage=url)
     assert len(studies) == 1 and studies[0].n_trials == len(trials) == 2
+
+
+def test_a_search_over_its_epoch_budget_fails_its_check():
+    from bloomtune.settings import Budget
+    from bloomtune.tuning.tune import check_budget
+
+    budget = Budget("val_accuracy", max_trials=10, max_epochs=4, max_total_epochs=6)
+    rows = [{"epochs_run": 4, "end_time": "t1"}, {"epochs_run": 4, "end_time": "t2"}]
+    check_budget("kt_random", rows, budget)  # 8 epochs: over by 2, within the last trial's 4
+    rows.append({"epochs_run": 1, "end_time": "t3"})
+    with pytest.raises(
+        TuningError, match=r"consumed 9 epochs, over tuning.max_total_epochs \(6\)"
+    ):
+        check_budget("kt_random", rows, budget)

@@ -119,7 +119,6 @@ class TrialRunner:
         budget = self.settings.budget
         best = BestWeights(budget.objective, budget.direction) if keep_weights else None
         shared = [self.recorder, keras.callbacks.TerminateOnNaN(), BudgetStop(self)]
-        model = None
         try:
             model = build_model(hp, self.data.image_size, self.data.n_classes, self.max_params)
             if warm_start is not None:

@@ -72,6 +72,20 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
     return write_results(runner, state_dir.name, out_dir)
 
 
+def check_budget(name: str, rows: list[dict], budget) -> None:
+    """A search may pass its epoch budget only inside its last trial (the budget stops a trial at
+    an epoch boundary); more than that means the budget did not hold, and no result is written."""
+    if not budget.max_total_epochs or not rows:
+        return
+    consumed = sum(r["epochs_run"] for r in rows)
+    last = max(rows, key=lambda r: r["end_time"])["epochs_run"]
+    if consumed - budget.max_total_epochs > last:
+        raise TuningError(
+            f"{name}: consumed {consumed} epochs, over tuning.max_total_epochs "
+            f"({budget.max_total_epochs}) by more than its last trial ({last})"
+        )
+
+
 def write_results(runner: TrialRunner, key: str, out_dir: Path) -> dict:
     settings, rows = runner.settings, runner.recorder.rows()
     name, objective = settings.tuner.name, settings.budget.objective
@@ -83,6 +97,7 @@ def write_results(runner: TrialRunner, key: str, out_dir: Path) -> dict:
             + (f" ({'; '.join(reasons)[:300]})" if reasons else "")
         )
     best, totals = summary["best"], summary["totals"]
+    check_budget(name, rows, settings.budget)
     record = settings.record()
     result = {
         "tuner": name,
