@@ -119,24 +119,24 @@ def _tuner(sections: dict, name: str) -> Tuner:
     return Tuner(name, entry["framework"], MappingProxyType(dict(entry)))
 
 
-def merged(sections: dict, tuner: str, name: str) -> dict:
+def _merged(sections: dict, tuner: str, name: str) -> dict:
     """The shared `tuning` or `train` section with the tuner's own overrides applied."""
     return merge(sections.get(name) or {}, sections[f"tuners.{tuner}"].get(name) or {})
 
 
-def budget(sections: dict, tuner: str) -> Budget:
-    return Budget(**merged(sections, tuner, "tuning"))
+def _budget(sections: dict, tuner: str) -> Budget:
+    return Budget(**_merged(sections, tuner, "tuning"))
 
 
-def training(sections: dict, tuner: str) -> Training:
-    return Training(**merged(sections, tuner, "train"))
+def _training(sections: dict, tuner: str) -> Training:
+    return Training(**_merged(sections, tuner, "train"))
 
 
 def _tune(sections, tuner):
     space = SearchSpace.from_params(sections["search_space"])
     return TuneSettings(
-        _tuner(sections, tuner), sections["seed"], budget(sections, tuner),
-        training(sections, tuner), space,
+        _tuner(sections, tuner), sections["seed"], _budget(sections, tuner),
+        _training(sections, tuner), space,
     )  # fmt: skip
 
 
@@ -144,12 +144,12 @@ def _best_epoch(sections, tuner):
     own = sections["best_epoch"]
     return BestEpochSettings(
         _tuner(sections, tuner), sections["seed"], sections["tuning.objective"],
-        training(sections, tuner), own["max_epochs"], own["patience"],
+        _training(sections, tuner), own["max_epochs"], own["patience"],
     )  # fmt: skip
 
 
 def _retrain(sections, tuner):
-    return RetrainSettings(_tuner(sections, tuner), sections["seed"], training(sections, tuner))
+    return RetrainSettings(_tuner(sections, tuner), sections["seed"], _training(sections, tuner))
 
 
 def _download(sections, tuner):

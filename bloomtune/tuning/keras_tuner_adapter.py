@@ -78,8 +78,8 @@ def make_tuner(runner: TrialRunner, state_dir: Path):
     if algorithm == "random":
         return _run_by(kt.RandomSearch, runner, None)(max_trials=budget.max_trials, **common)
     if algorithm == "bayesian":
-        extra = {k: tuner.options[k] for k in ("num_initial_points", "alpha", "beta")
-                 if k in tuner.options}  # fmt: skip
+        own = ("num_initial_points", "alpha", "beta")
+        extra = {k: tuner.options[k] for k in own if k in tuner.options}
         run_by = _run_by(kt.BayesianOptimization, runner, None)
         return run_by(max_trials=budget.max_trials, **extra, **common)
     # Hyperband continues a promoted trial from its parent's best-epoch weights: the runner writes

@@ -17,7 +17,8 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
 
 
-def make_sampler(name: str, seed: int, tuner: str = "?"):
+def make_sampler(name: str, seed: int, tuner: str):
+    """The Optuna sampler `name`, seeded; `tuner` names the params key in errors."""
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed)
     if name == "random":
