@@ -49,6 +49,7 @@ def test_snakemake_runs_the_whole_dag(snakemake_project):
     assert summary["tuner"].tolist() == TUNERS
     html = (results / "report" / "report.html").read_text()
     assert "http://" not in html and "https://" not in html  # self-contained
+    assert 'class="headline"' in html and "none is claimed" in html  # the answer, and its limit
     assert html.count('src="data:image/png;base64,') == 4
     for tuner in TUNERS:
         assert f"<td>{tuner}</td>" in html

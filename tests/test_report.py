@@ -6,6 +6,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import ROOT
 
 from bloomtune.data.dataset import Arrays, TrainingData
@@ -72,3 +73,38 @@ def test_best_so_far_curve_follows_the_objective():
     assert curve["epochs"].tolist() == [2, 2, 4, 5]
     loss = best_so_far(trials.assign(score=[0.9, None, 0.7, 0.8]), "val_loss")
     assert loss["best"].tolist() == [0.9, 0.9, 0.7, 0.7]
+
+
+def _summary(accuracies: dict) -> pd.DataFrame:
+    return pd.DataFrame({"tuner": list(accuracies), "test_accuracy": list(accuracies.values())})
+
+
+def test_the_headline_names_the_leaders_and_claims_no_difference_from_one_run():
+    from bloomtune.reporting.report import headline
+
+    areas = pd.Series({"kt_random": 0.61, "optuna_tpe": 0.64})
+    text = headline(_summary({"kt_random": 0.83, "optuna_tpe": 0.71}), areas, "val_accuracy")
+    assert text.startswith("kt_random ranks first on test accuracy (0.8300), and optuna_tpe ")
+    assert "ranks first on the any-time curve" in text
+    assert "no difference between tuners can be tested, so none is claimed" in text
+    assert "needs at least 6 of them to reach p < 0.05" in text
+    tied = headline(_summary({"a": 0.5, "b": 0.5}), pd.Series({"a": 1.2, "b": 0.9}), "val_loss")
+    assert tied.startswith("a and b tie for first on test accuracy (0.5000), and b ranks first")
+
+
+def test_anytime_areas_compare_searches_over_the_epochs_all_reached():
+    from bloomtune.reporting.report import anytime_areas
+
+    def ledger(scores, epochs):
+        return pd.DataFrame(
+            {"trial": range(len(scores)), "score": scores, "epochs_run": epochs,
+             "wall_s": [1.0] * len(scores)}
+        )  # fmt: skip
+
+    # "slow" finds 0.9 only at epoch 6, past the 4 epochs "fast" reached: it is not counted.
+    # Epoch 1, before any trial has a score, is left out of both.
+    areas = anytime_areas(
+        {"fast": ledger([0.5, 0.6], [2, 2]), "slow": ledger([0.1, 0.9], [2, 4])}, "val_accuracy"
+    )
+    assert areas["fast"] == pytest.approx((0.5 + 0.5 + 0.6) / 3)  # epochs 2, 3, 4
+    assert areas["slow"] == pytest.approx(0.1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bloomtune.reporting import figures
+from bloomtune.reporting import figures, statistics
 from bloomtune.runtime import atomic_path, read_json
 from bloomtune.settings import OBJECTIVES, ReportSettings
 from bloomtune.tuning.space import SearchSpace
@@ -29,6 +29,7 @@ def blog_rows() -> pd.DataFrame:
     return pd.DataFrame(yaml.safe_load(BLOG_REFERENCE.read_text())["rows"])
 
 
+BOLD_NOTE = "Best value per column in bold: the best of one run each, not a tested difference."
 COLUMNS = {  # summary.csv column -> table header (units in headers)
     "tuner": "tuner",
     "framework": "framework",
@@ -194,6 +195,36 @@ def _mark_best(frame: pd.DataFrame, shown: pd.DataFrame, marker) -> pd.DataFrame
     return shown
 
 
+def _leaders(values: pd.Series, higher_is_better: bool) -> str:
+    """'x ranks first' or 'x and y tie for first' for the best of `values` (indexed by tuner)."""
+    best = values.max() if higher_is_better else values.min()
+    first = list(values.index[values == best])
+    return f"{' and '.join(first)} {'tie for' if len(first) > 1 else 'ranks'} first"
+
+
+def headline(summary: pd.DataFrame, anytime: pd.Series, objective: str, runs: int = 1) -> str:
+    """The answer in plain words, never more than the data can show: who ranks first on test
+    accuracy and on the any-time curve, and what the number of runs lets a test say."""
+    accuracy = summary.set_index("tuner")["test_accuracy"]
+    needed = next(n for n in range(1, 64) if statistics.smallest_p(n) < statistics.ALPHA)
+    return (
+        f"{_leaders(accuracy, True)} on test accuracy ({accuracy.max():.4f}), and "
+        f"{_leaders(anytime, OBJECTIVES[objective] == 'max')} on the any-time curve (mean best "
+        f"{objective} so far over the epochs every search reached). With {runs} run per tuner no "
+        "difference between tuners can be tested, so none is claimed: a paired Wilcoxon "
+        f"signed-rank test over repeated runs needs at least {needed} of them to reach p < "
+        f"{statistics.ALPHA} (its smallest p with N runs is 2 / 2^N)."
+    )
+
+
+def anytime_areas(ledgers: dict[str, pd.DataFrame], objective: str) -> pd.Series:
+    """Each tuner's mean best-so-far score over the epochs every search reached."""
+    curves = {t: figures.best_so_far(trials, objective) for t, trials in ledgers.items()}
+    reached = min(int(c["epochs"].max()) for c in curves.values())
+    grid = range(1, max(reached, 1) + 1)
+    return pd.Series({t: statistics.anytime_area(c, "epochs", grid) for t, c in curves.items()})
+
+
 class Report:
     """Everything the report shows, gathered from the stages' outputs."""
 
@@ -213,6 +244,9 @@ class Report:
         self.space = SearchSpace.from_params(first["settings"]["search_space"])
         self.summary = pd.DataFrame([summary_row(m) for m in self.metrics], columns=list(COLUMNS))
         self.fairness_table, self.differences = fairness(self.best)
+        self.headline = headline(
+            self.summary, anytime_areas(self.ledgers, self.objective), self.objective
+        )
 
     def draw(self, out_dir: Path) -> dict[str, tuple[Path, str]]:
         """Write the figures; return name -> (path, caption)."""
@@ -277,9 +311,9 @@ def _markdown(title, note, report: Report, drawn, blog, info) -> str:
     lines = [f"# {title}", ""]
     if note:
         lines += [note, ""]
-    lines += ["## Comparison", ""]
+    lines += [f"**{report.headline}**", "", "## Comparison", ""]
     lines.append(shown.rename(columns=COLUMNS).to_markdown(index=False))
-    lines += ["", "Best value per column in bold. Times are wall-clock seconds.", ""]
+    lines += ["", f"{BOLD_NOTE} Times are wall-clock seconds.", ""]
     if blog is not None:
         lines += ["### The blog's table (reference only, not comparable)", ""]
         lines.append(_rounded(blog).rename(columns=COLUMNS).to_markdown(index=False))
@@ -312,6 +346,7 @@ STYLE = (
     "border-bottom:1px solid #ccc;text-align:right}th{background:#eee}"
     "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
     ".verdict{padding:.6em;border-left:4px solid #393}.unfair{border-color:#c33}"
+    ".headline{font-size:1.15em;font-weight:bold}"
 )
 
 
@@ -331,9 +366,10 @@ def _html(title, note, report: Report, drawn, blog, info) -> str:
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{html.escape(note)}</p>" if note else "",
+        f'<p class="headline">{html.escape(report.headline)}</p>',
         "<h2>Comparison</h2>",
         table,
-        "<p>Best value per column in bold. Times are wall-clock seconds.</p>",
+        f"<p>{BOLD_NOTE} Times are wall-clock seconds.</p>",
     ]
     if blog is not None:
         parts += [
