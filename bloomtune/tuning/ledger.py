@@ -59,7 +59,8 @@ class TrialRecorder(keras.callbacks.Callback):
     """Records every trial of one search into an append-only journal (JSON lines).
 
     Used as a Keras callback for per-epoch values; the same instance serves every trial. The
-    journal survives a crash: written rows are kept."""
+    journal survives a crash: written rows are kept. It is read once; this recorder is its only
+    writer, so later rows are kept in memory too (the budget is checked every epoch)."""
 
     def __init__(self, tuner: str, objective: str, hp_names: list[str], journal: Path, log):
         super().__init__()
@@ -67,12 +68,15 @@ class TrialRecorder(keras.callbacks.Callback):
         self.journal, self.log = Path(journal), log
         self.total_trials: int | None = None
         self.current: dict | None = None
+        self._rows: list[dict] | None = None
 
     def rows(self) -> list[dict]:
-        if not self.journal.exists():
-            return []
-        with open(self.journal) as fh:
-            return [json.loads(line) for line in fh if line.strip()]
+        if self._rows is None:
+            self._rows = []
+            if self.journal.exists():
+                with open(self.journal) as fh:
+                    self._rows = [json.loads(line) for line in fh if line.strip()]
+        return list(self._rows)
 
     def recorded_row(self, trial: int) -> dict | None:
         """The journal's row for `trial`, if it finished before (e.g. before a crash)."""
@@ -138,11 +142,13 @@ class TrialRecorder(keras.callbacks.Callback):
         return row
 
     def append(self, row: dict) -> None:
+        self.rows()  # the journal as it was, before this row joins it
         self.journal.parent.mkdir(parents=True, exist_ok=True)
         with open(self.journal, "a") as fh:
             fh.write(json.dumps(row) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+        self._rows.append(row)
         self._progress(row)
 
     def _progress(self, row: dict) -> None:
