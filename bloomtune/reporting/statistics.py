@@ -98,14 +98,6 @@ def pairwise(table: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
     return frame
 
 
-def significance_matrix(pairs: pd.DataFrame, tuners: list[str]) -> pd.DataFrame:
-    """Holm-adjusted p-values as a symmetric tuner x tuner matrix (1 on the diagonal)."""
-    matrix = pd.DataFrame(1.0, index=tuners, columns=tuners)
-    for row in pairs.itertuples():
-        matrix.loc[row.a, row.b] = matrix.loc[row.b, row.a] = row.p_holm
-    return matrix
-
-
 def smallest_p(n: int) -> float:
     """The smallest two-sided p-value SciPy's exact Wilcoxon signed-rank test can give with n
     pairs (every difference on one side): with n <= 5 it cannot reach 0.05 at all."""

@@ -1,4 +1,4 @@
-"""Optuna pruners by name with bloomtune's defaults (light: the params check imports it)."""
+"""Optuna pruners by name with bloomtune's defaults, and the check of a tuner's pruner options."""
 
 from __future__ import annotations
 
