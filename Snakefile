@@ -36,13 +36,18 @@ except ParamsError as exc:
 PARAMS = " ".join(shlex.quote(str(p)) for p in PARAMS_FILES)
 ENV = "envs/bloomtune.yaml"
 TUNERS = list(config["tuners"])
+SEEDS = list(config["seeds"])
 # Each stage's code: its script and every bloomtune module it imports (bloomtune/codedeps.py), so
 # editing any of them reruns the stage and those after it. dvc.yaml lists the same (tested).
 CODE = {stage: stage_code(stage) for stage in STAGE_SECTIONS}
 
 
+# One tune -> best_epoch -> retrain -> evaluate chain per tuner and repetition seed; repetition k of
+# every tuner shares seed k. The seed is a wildcard, not a tracked param: adding one to `seeds`
+# runs only its jobs (and the report).
 wildcard_constraints:
     tuner="|".join(TUNERS),
+    seed=r"\d+",
 
 
 def tracked(stage):
@@ -50,6 +55,7 @@ def tracked(stage):
     return lambda wildcards: stage_params(config, stage, wildcards.get("tuner"))
 
 
+RUN = "{tuner}/seed_{seed}"  # one repetition of one tuner, in every per-run path
 TUNING_FILES = ["trials.csv", "best.json"]
 EPOCH_FILES = ["history.csv", "best_epoch.json"]
 
@@ -108,12 +114,12 @@ rule tune:
         CODE["tune"],
         data="data/standardised",
     output:
-        trials="results/tuning/{tuner}/trials.csv",
-        best="results/tuning/{tuner}/best.json",
+        trials="results/tuning/{tuner}/seed_{seed}/trials.csv",
+        best="results/tuning/{tuner}/seed_{seed}/best.json",
     log:
-        "results/logs/tune/{tuner}.log",
+        "results/logs/tune/{tuner}/seed_{seed}.log",
     benchmark:
-        "results/benchmarks/tune/{tuner}.tsv"
+        "results/benchmarks/tune/{tuner}/seed_{seed}.tsv"
     conda:
         ENV
     threads: workflow.cores
@@ -122,22 +128,23 @@ rule tune:
         tracked=tracked("tune"),
     shell:
         "python scripts/tune.py --params {params.files} --tuner {wildcards.tuner} "
-        "--data data/standardised --out results/tuning/{wildcards.tuner} "
-        "--state results/state/{wildcards.tuner} --log {log}"
+        "--seed {wildcards.seed} --data data/standardised "
+        "--out results/tuning/{wildcards.tuner}/seed_{wildcards.seed} "
+        "--state results/state/{wildcards.tuner}/seed_{wildcards.seed} --log {log}"
 
 
 rule best_epoch:
     input:
         CODE["best_epoch"],
         data="data/standardised",
-        best="results/tuning/{tuner}/best.json",
+        best="results/tuning/{tuner}/seed_{seed}/best.json",
     output:
-        history="results/best_epoch/{tuner}/history.csv",
-        chosen="results/best_epoch/{tuner}/best_epoch.json",
+        history="results/best_epoch/{tuner}/seed_{seed}/history.csv",
+        chosen="results/best_epoch/{tuner}/seed_{seed}/best_epoch.json",
     log:
-        "results/logs/best_epoch/{tuner}.log",
+        "results/logs/best_epoch/{tuner}/seed_{seed}.log",
     benchmark:
-        "results/benchmarks/best_epoch/{tuner}.tsv"
+        "results/benchmarks/best_epoch/{tuner}/seed_{seed}.tsv"
     conda:
         ENV
     threads: workflow.cores
@@ -146,22 +153,22 @@ rule best_epoch:
         tracked=tracked("best_epoch"),
     shell:
         "python scripts/best_epoch.py --params {params.files} --tuner {wildcards.tuner} "
-        "--best results/tuning/{wildcards.tuner}/best.json --data data/standardised "
-        "--out results/best_epoch/{wildcards.tuner} --log {log}"
+        "--seed {wildcards.seed} --best {input.best} --data data/standardised "
+        "--out results/best_epoch/{wildcards.tuner}/seed_{wildcards.seed} --log {log}"
 
 
 rule retrain:
     input:
         CODE["retrain"],
         data="data/standardised",
-        chosen="results/best_epoch/{tuner}/best_epoch.json",
+        chosen="results/best_epoch/{tuner}/seed_{seed}/best_epoch.json",
     output:
-        model="results/models/{tuner}.keras",
-        record="results/retrain/{tuner}.json",
+        model="results/models/{tuner}/seed_{seed}.keras",
+        record="results/retrain/{tuner}/seed_{seed}.json",
     log:
-        "results/logs/retrain/{tuner}.log",
+        "results/logs/retrain/{tuner}/seed_{seed}.log",
     benchmark:
-        "results/benchmarks/retrain/{tuner}.tsv"
+        "results/benchmarks/retrain/{tuner}/seed_{seed}.tsv"
     conda:
         ENV
     threads: workflow.cores
@@ -170,37 +177,36 @@ rule retrain:
         tracked=tracked("retrain"),
     shell:
         "python scripts/retrain.py --params {params.files} --tuner {wildcards.tuner} "
-        "--best-epoch results/best_epoch/{wildcards.tuner}/best_epoch.json "
-        "--data data/standardised --model results/models/{wildcards.tuner}.keras "
-        "--out results/retrain/{wildcards.tuner}.json --log {log}"
+        "--seed {wildcards.seed} --best-epoch {input.chosen} --data data/standardised "
+        "--model {output.model} --out {output.record} --log {log}"
 
 
 rule evaluate:
     input:
         CODE["evaluate"],
         data="data/standardised",
-        model="results/models/{tuner}.keras",
-        best="results/tuning/{tuner}/best.json",
-        chosen="results/best_epoch/{tuner}/best_epoch.json",
-        record="results/retrain/{tuner}.json",
+        model="results/models/{tuner}/seed_{seed}.keras",
+        best="results/tuning/{tuner}/seed_{seed}/best.json",
+        chosen="results/best_epoch/{tuner}/seed_{seed}/best_epoch.json",
+        record="results/retrain/{tuner}/seed_{seed}.json",
     output:
-        metrics="results/metrics/{tuner}.json",
+        metrics="results/metrics/{tuner}/seed_{seed}.json",
         per_class=report(
-            "results/evaluation/{tuner}/per_class.csv",
+            "results/evaluation/{tuner}/seed_{seed}/per_class.csv",
             caption="report/summary.rst",
             category="Per-class accuracy",
-            labels={"tuner": "{tuner}"},
+            labels={"tuner": "{tuner}", "seed": "{seed}"},
         ),
         confusion=report(
-            "results/evaluation/{tuner}/confusion.png",
+            "results/evaluation/{tuner}/seed_{seed}/confusion.png",
             caption="report/confusion.rst",
             category="Confusion matrices",
-            labels={"tuner": "{tuner}"},
+            labels={"tuner": "{tuner}", "seed": "{seed}"},
         ),
     log:
-        "results/logs/evaluate/{tuner}.log",
+        "results/logs/evaluate/{tuner}/seed_{seed}.log",
     benchmark:
-        "results/benchmarks/evaluate/{tuner}.tsv"
+        "results/benchmarks/evaluate/{tuner}/seed_{seed}.tsv"
     conda:
         ENV
     threads: workflow.cores
@@ -209,25 +215,37 @@ rule evaluate:
         tracked=tracked("evaluate"),
     shell:
         "python scripts/evaluate.py --params {params.files} --tuner {wildcards.tuner} "
-        "--model results/models/{wildcards.tuner}.keras --data data/standardised "
-        "--best results/tuning/{wildcards.tuner}/best.json "
-        "--best-epoch results/best_epoch/{wildcards.tuner}/best_epoch.json "
-        "--retrained results/retrain/{wildcards.tuner}.json "
-        "--out results/metrics/{wildcards.tuner}.json "
-        "--details results/evaluation/{wildcards.tuner} --log {log}"
+        "--model {input.model} --data data/standardised --best {input.best} "
+        "--best-epoch {input.chosen} --retrained {input.record} --out {output.metrics} "
+        "--details results/evaluation/{wildcards.tuner}/seed_{wildcards.seed} --log {log}"
 
 
 rule report:
     input:
         CODE["report"],
-        metrics=expand("results/metrics/{tuner}.json", tuner=TUNERS),
-        tuning=expand("results/tuning/{tuner}/{name}", tuner=TUNERS, name=TUNING_FILES),
-        best_epoch=expand("results/best_epoch/{tuner}/{name}", tuner=TUNERS, name=EPOCH_FILES),
+        metrics=expand(f"results/metrics/{RUN}.json", tuner=TUNERS, seed=SEEDS),
+        tuning=expand(
+            f"results/tuning/{RUN}/{{name}}", tuner=TUNERS, seed=SEEDS, name=TUNING_FILES
+        ),
+        best_epoch=expand(
+            f"results/best_epoch/{RUN}/{{name}}", tuner=TUNERS, seed=SEEDS, name=EPOCH_FILES
+        ),
     output:
         html="results/report/report.html",
         md="results/report/report.md",
         summary=report(
             "results/report/summary.csv", caption="report/summary.rst", category="Comparison"
+        ),
+        repetitions=report(
+            "results/report/repetitions.csv",
+            caption="report/repetitions.rst",
+            category="Comparison",
+        ),
+        aggregates="results/report/aggregates.json",
+        critical_difference=report(
+            "results/report/critical_difference.png",
+            caption="report/critical_difference.rst",
+            category="Comparison",
         ),
         anytime=report(
             "results/report/anytime.png", caption="report/anytime.rst", category="Comparison"

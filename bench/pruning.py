@@ -54,14 +54,13 @@ def run_one(data: Path, work: Path, label: str, seed: int, trials: int, epochs: 
 
     tuner, options = CONFIGS[label]
     overlay = {
-        "seed": seed,
         # a trial budget, as the figures in docs/benchmarks.md were measured: no epoch cap
         "tuning": {"max_trials": trials, "max_epochs": epochs, "max_total_epochs": None},
         "tuners": {tuner: options},
     }
     params = merge(load_params([ROOT / "params.yaml"]), overlay)
     check_params(params)
-    settings = resolve(params, "tune", tuner)
+    settings = resolve(params, "tune", tuner, seed=seed)
     start = time.perf_counter()
     best = run_tuning(settings, data, work / "out" / label, work / "state" / label)
     return {

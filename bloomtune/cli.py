@@ -11,7 +11,7 @@ from collections.abc import Callable
 from bloomtune.errors import UserError
 from bloomtune.params import ParamsError, load_params
 from bloomtune.runtime import configure_tensorflow, setup_logging, thread_budget
-from bloomtune.settings import resolve
+from bloomtune.settings import REPEATED, resolve
 
 log = logging.getLogger("bloomtune")
 
@@ -41,11 +41,17 @@ def run_stage(
         help="params files, merged in order (later ones override)",
     )
     parser.add_argument("--log", help="also write the log (and any traceback) to this file")
+    if stage in REPEATED:
+        parser.add_argument(
+            "--seed", type=int, required=True, help="the repetition's seed (one of params seeds)"
+        )
     add_arguments(parser)
     args = parser.parse_args()
     setup_logging(args.log)
     try:
-        settings = resolve(load_params(args.params), stage, getattr(args, "tuner", None))
+        params = load_params(args.params)
+        tuner, seed = getattr(args, "tuner", None), getattr(args, "seed", None)
+        settings = resolve(params, stage, tuner, seed)
         threads = thread_budget()
         if tensorflow:
             configure_tensorflow(threads)

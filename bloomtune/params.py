@@ -17,7 +17,9 @@ SCHEMA = ROOT / "config" / "schema.yaml"
 
 # The params sections each stage reads. dvc.yaml declares the same (a test checks it) and the
 # Snakefile tracks them as rule params, so a changed value reruns exactly the stages that read it.
-# "tuners.{tuner}" is the one tuner's own entry.
+# "tuners.{tuner}" is the one tuner's own entry. `seed` is the data seed (synthetic images, the
+# folder source's test split, the validation split); a repetition's seed is its job's wildcard
+# (one of `seeds`), so only the report reads the list.
 STAGE_SECTIONS = {
     "download": ["seed", "data"],
     "standardise": ["standardise", "data.on_bad_image"],
@@ -25,7 +27,7 @@ STAGE_SECTIONS = {
     "best_epoch": ["seed", "train", "tuning.objective", "best_epoch", "tuners.{tuner}"],
     "retrain": ["seed", "train", "tuners.{tuner}"],
     "evaluate": [],
-    "report": ["report", "tuners"],
+    "report": ["report", "tuners", "seeds"],
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 
-from bloomtune.params import merge, stage_params
+from bloomtune.params import ParamsError, merge, stage_params
 from bloomtune.tuning.space import SearchSpace
 
 OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}
@@ -53,8 +53,12 @@ class Tuner:
 
 @dataclass(frozen=True)
 class TuneSettings:
+    """`seed` is the repetition's: samplers, oracles and trial training. `data_seed` (params
+    `seed`) carves the validation split, the same in every repetition of every tuner."""
+
     tuner: Tuner
     seed: int
+    data_seed: int
     budget: Budget
     train: Training
     space: SearchSpace
@@ -63,6 +67,7 @@ class TuneSettings:
         """What defines the search, as plain values: best.json's settings, the state key."""
         return {
             "seed": self.seed,
+            "data_seed": self.data_seed,
             "budget": asdict(self.budget),
             "train": asdict(self.train),
             "search_space": self.space.as_params(),
@@ -74,6 +79,7 @@ class TuneSettings:
 class BestEpochSettings:
     tuner: Tuner
     seed: int
+    data_seed: int
     objective: str
     train: Training
     max_epochs: int
@@ -109,6 +115,7 @@ class EvaluateSettings:
 @dataclass(frozen=True)
 class ReportSettings:
     tuners: tuple
+    seeds: tuple
     show_blog_reference: bool
     title: str | None = None
     note: str | None = None
@@ -132,38 +139,39 @@ def _training(sections: dict, tuner: str) -> Training:
     return Training(**_merged(sections, tuner, "train"))
 
 
-def _tune(sections, tuner):
+def _tune(sections, tuner, seed):
     space = SearchSpace.from_params(sections["search_space"])
     return TuneSettings(
-        _tuner(sections, tuner), sections["seed"], _budget(sections, tuner),
+        _tuner(sections, tuner), seed, sections["seed"], _budget(sections, tuner),
         _training(sections, tuner), space,
     )  # fmt: skip
 
 
-def _best_epoch(sections, tuner):
+def _best_epoch(sections, tuner, seed):
     own = sections["best_epoch"]
     return BestEpochSettings(
-        _tuner(sections, tuner), sections["seed"], sections["tuning.objective"],
+        _tuner(sections, tuner), seed, sections["seed"], sections["tuning.objective"],
         _training(sections, tuner), own["max_epochs"], own["patience"],
     )  # fmt: skip
 
 
-def _retrain(sections, tuner):
-    return RetrainSettings(_tuner(sections, tuner), sections["seed"], _training(sections, tuner))
+def _retrain(sections, tuner, seed):
+    return RetrainSettings(_tuner(sections, tuner), seed, _training(sections, tuner))
 
 
-def _download(sections, tuner):
+def _download(sections, tuner, seed):
     return DownloadSettings(sections["seed"], MappingProxyType(sections["data"]))
 
 
-def _standardise(sections, tuner):
+def _standardise(sections, tuner, seed):
     return StandardiseSettings(
         **sections["standardise"], on_bad_image=sections["data.on_bad_image"]
     )
 
 
-def _report(sections, tuner):
-    return ReportSettings(tuple(sections["tuners"]), **sections["report"])
+def _report(sections, tuner, seed):
+    tuners, seeds = tuple(sections["tuners"]), tuple(sections["seeds"])
+    return ReportSettings(tuners, seeds, **sections["report"])
 
 
 RESOLVERS = {
@@ -172,11 +180,20 @@ RESOLVERS = {
     "tune": _tune,
     "best_epoch": _best_epoch,
     "retrain": _retrain,
-    "evaluate": lambda sections, tuner: EvaluateSettings(),
+    "evaluate": lambda sections, tuner, seed: EvaluateSettings(),
     "report": _report,
 }
 
 
-def resolve(params: dict, stage: str, tuner: str | None = None):
-    """The stage's settings object, built from only the params sections it declares (checked)."""
-    return RESOLVERS[stage](stage_params(params, stage, tuner), tuner)
+# Stages that run once per repetition and take its seed (the job's `--seed`).
+REPEATED = {"tune", "best_epoch", "retrain"}
+
+
+def resolve(params: dict, stage: str, tuner: str | None = None, seed: int | None = None):
+    """The stage's settings object, built from only the params sections it declares (checked),
+    and, for a repeated stage, the repetition's seed (one of params `seeds`; the job's wildcard,
+    not a section, so adding a repetition leaves the others' jobs alone)."""
+    if (stage in REPEATED) != (seed is not None):
+        need = "needs" if stage in REPEATED else "takes no"
+        raise ParamsError(f"seeds: stage {stage} {need} a repetition seed")
+    return RESOLVERS[stage](stage_params(params, stage, tuner), tuner, seed)

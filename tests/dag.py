@@ -9,7 +9,8 @@ from conftest import snakemake
 
 
 def parse_snakemake_dry_run(text: str) -> dict[str, dict]:
-    """Jobs of `snakemake -n -p` output, named like DVC stages (rule or rule@tuner)."""
+    """Jobs of `snakemake -n -p` output, named like DVC stages (rule, or rule@tuner-seed for a
+    tuner's repetition)."""
     jobs: dict[str, dict] = {}
     current: dict | None = None
     for line in text.splitlines():
@@ -28,8 +29,10 @@ def parse_snakemake_dry_run(text: str) -> dict[str, dict]:
             if line.startswith("Shell command: "):
                 current["cmd"] = " ".join(line[len("Shell command: ") :].split())
             if current["rule"] != "all":
-                tuner = current["wildcards"].get("tuner")
-                name = f"{current['rule']}@{tuner}" if tuner else current["rule"]
+                wildcards = current["wildcards"]
+                name = current["rule"]
+                if "tuner" in wildcards:
+                    name += f"@{wildcards['tuner']}-{wildcards['seed']}"
                 jobs[name] = current
             current = None
     return jobs
@@ -83,7 +86,8 @@ def dag_differences(jobs: dict[str, dict], stages: dict[str, dict], sections) ->
         for dep in stage["deps"]:
             if not any(_covered(p, [dep]) for p in job["input"]):
                 problems.append(f"{name}: {dep} is not a Snakemake input")
-        stage_name, _, tuner = name.partition("@")
+        stage_name, _, run = name.partition("@")
+        tuner = run.rpartition("-")[0]
         if sorted(stage["params"]) != sorted(sections(stage_name, tuner or None)):
             problems.append(f"{name}: params {stage['params']} are not the declared sections")
     return problems

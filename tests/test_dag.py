@@ -6,11 +6,11 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import snakemake
+from conftest import ROOT, snakemake
 from dag import dag_differences, dvc_stages, snakemake_jobs
 
 from bloomtune.codedeps import closure, stage_code
-from bloomtune.params import STAGE_SECTIONS, stage_sections
+from bloomtune.params import STAGE_SECTIONS, load_params, stage_sections
 
 
 @pytest.fixture(scope="module")
@@ -25,28 +25,34 @@ def test_snakefile_and_dvc_yaml_define_the_same_dag(both):
     jobs, stages = both
     assert dag_differences(jobs, stages, stage_sections) == []
     assert {name.partition("@")[0] for name in stages} == set(STAGE_SECTIONS)
+    # One chain per tuner and repetition seed of params.yaml.
+    params = load_params([ROOT / "params.yaml"])
+    runs = {f"{t}-{s}" for t in params["tuners"] for s in params["seeds"]}
+    assert len(params["seeds"]) >= 5
+    for stage in ("tune", "best_epoch", "retrain", "evaluate"):
+        assert {n.partition("@")[2] for n in stages if n.startswith(stage + "@")} == runs
 
 
 def _differ(jobs, stages, what):
     """Make one deliberate difference between the two orchestrators; return the expected
     problem's start."""
     if what == "command":
-        jobs["tune@kt_random"]["cmd"] += " --extra"
-        return "tune@kt_random: commands differ"
+        jobs["tune@kt_random-2"]["cmd"] += " --extra"
+        return "tune@kt_random-2: commands differ"
     if what == "output":
-        stages["retrain@kt_random"]["outs"].pop()
-        return "retrain@kt_random: outputs differ"
+        stages["retrain@kt_random-2"]["outs"].pop()
+        return "retrain@kt_random-2: outputs differ"
     if what == "dvc dep":
         stages["report"]["deps"].remove("bloomtune/reporting/report.py")
         return "report: bloomtune/reporting/report.py is not a dvc.yaml dep"
     if what == "snakemake input":
-        jobs["best_epoch@kt_random"]["input"].remove("scripts/best_epoch.py")
-        return "best_epoch@kt_random: scripts/best_epoch.py is not a Snakemake input"
+        jobs["best_epoch@kt_random-2"]["input"].remove("scripts/best_epoch.py")
+        return "best_epoch@kt_random-2: scripts/best_epoch.py is not a Snakemake input"
     if what == "params":
-        stages["tune@kt_random"]["params"].remove("seed")
-        return "tune@kt_random: params"
-    jobs.pop("evaluate@kt_random")
-    return "jobs ['evaluate@kt_random'] are in one orchestrator only"
+        stages["tune@kt_random-2"]["params"].remove("seed")
+        return "tune@kt_random-2: params"
+    jobs.pop("evaluate@kt_random-2")
+    return "jobs ['evaluate@kt_random-2'] are in one orchestrator only"
 
 
 @pytest.mark.parametrize(

@@ -8,23 +8,27 @@ import sys
 from conftest import ROOT, run
 
 from bloomtune.params import load_params
+from bloomtune.reporting.runs import run_folder
 
-TUNERS = list(load_params([ROOT / "params.yaml"])["tuners"])
+PARAMS = load_params([ROOT / "params.yaml"])
+RUNS = [(t, s) for t in PARAMS["tuners"] for s in PARAMS["seeds"]]
 
 
 def _report(tmp_path, metrics: str | None):
     """Run the report stage on results whose metrics JSONs hold `metrics` (None: missing)."""
     folder = tmp_path / "results"
-    (folder / "metrics").mkdir(parents=True)
-    for tuner in TUNERS:
+    for tuner, seed in RUNS:
+        tuning, epochs = (
+            run_folder(folder / name, tuner, seed) for name in ("tuning", "best_epoch")
+        )
+        for path in (tuning, epochs, folder / "metrics" / tuner):
+            path.mkdir(parents=True, exist_ok=True)
         if metrics is not None:
-            (folder / "metrics" / f"{tuner}.json").write_text(metrics)
-        for name in ("tuning", "best_epoch"):
-            (folder / name / tuner).mkdir(parents=True)
-        (folder / "tuning" / tuner / "best.json").write_text("{}")
-        (folder / "tuning" / tuner / "trials.csv").write_text("trial\n0\n")
-        (folder / "best_epoch" / tuner / "history.csv").write_text("epoch\n1\n")
-        (folder / "best_epoch" / tuner / "best_epoch.json").write_text('{"best_epoch": 1}')
+            run_folder(folder / "metrics", tuner, seed).with_suffix(".json").write_text(metrics)
+        (tuning / "best.json").write_text("{}")
+        (tuning / "trials.csv").write_text("trial\n0\n")
+        (epochs / "history.csv").write_text("epoch\n1\n")
+        (epochs / "best_epoch.json").write_text('{"best_epoch": 1}')
     log = folder / "logs" / "report.log"
     command = [
         sys.executable, "scripts/report.py", "--params", "params.yaml",

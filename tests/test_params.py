@@ -18,6 +18,9 @@ BAD_VALUES = [
         "search_space.learning_rate",
     ),
     ({"tuning": {"max_epochs": 0}}, "tuning.max_epochs"),
+    ({"seeds": []}, "seeds"),
+    ({"seeds": [1, 2, 1]}, "seeds"),
+    ({"seeds": [1, -2]}, "seeds.1"),
     ({"best_epoch": {"max_epochs": -1}}, "best_epoch.max_epochs"),
     ({"tuners": {"Bad-Name": {"framework": "optuna"}}}, "tuners"),
     ({"tuners": {"optuna_tpe": {"sampler": "grid"}}}, "tuners.optuna_tpe.sampler"),
@@ -98,6 +101,8 @@ def test_a_stage_script_alone_fails_before_any_work(tmp_path, values, key):
             bad,
             "--tuner",
             key.split(".")[1],
+            "--seed",
+            "1",
             "--data",
             str(tmp_path / "none"),
             "--out",
@@ -134,3 +139,19 @@ def test_snakemake_refuses_config_on_the_command_line(project):
     result = snakemake(["-n", "--cores", "1", "--config", "seed=7"], project, check=False)
     assert result.returncode != 0
     assert "put them in an overlay file and pass --configfile" in result.stdout + result.stderr
+
+
+def test_a_repetition_seed_changes_the_search_but_not_the_data():
+    from bloomtune.settings import resolve
+
+    params = load_params([ROOT / "params.yaml"])
+    one, two = (resolve(params, "tune", "kt_random", seed=s) for s in (1, 2))
+    assert one.seed == 1 and two.seed == 2
+    assert one.data_seed == two.data_seed == params["seed"]  # the same validation split
+    first, second = one.record(), two.record()
+    assert first.pop("seed") != second.pop("seed") and first == second
+    # The list is the report's alone: adding a seed changes no other stage's params.
+    assert [s for s in ("tune", "best_epoch", "retrain", "evaluate") if "seeds" in
+            stage_params(params, s, "kt_random")] == []  # fmt: skip
+    with pytest.raises(ParamsError, match="^seeds: stage tune needs a repetition seed"):
+        resolve(params, "tune", "kt_random")

@@ -17,6 +17,16 @@ from bloomtune.params import STAGE_SECTIONS, load_params
 pytestmark = pytest.mark.pipeline
 TUNERS = list(load_params([ROOT / "params.yaml"])["tuners"])
 PER_TUNER = ["tune", "best_epoch", "retrain", "evaluate"]
+SEED = load_params([ROOT / "params.yaml", ROOT / "config/smoke.yaml"])["seeds"][0]
+
+
+def run_name(stage: str, tuner: str, seed: int = SEED) -> str:
+    """A repeated stage's job, as both orchestrators name it (DVC's matrix: stage@tuner-seed)."""
+    return f"{stage}@{tuner}-{seed}"
+
+
+def run_path(folder, tuner: str, suffix: str = "", seed: int = SEED):
+    return folder / tuner / f"seed_{seed}{suffix}"
 
 
 @pytest.fixture(scope="module")
@@ -50,30 +60,33 @@ def test_snakemake_runs_the_whole_dag(snakemake_project):
     html = (results / "report" / "report.html").read_text()
     assert "http://" not in html and "https://" not in html  # self-contained
     assert 'class="headline"' in html and "none is claimed" in html  # the answer, and its limit
-    assert html.count('src="data:image/png;base64,') == 4
+    assert html.count('src="data:image/png;base64,') == 5
     for tuner in TUNERS:
         assert f"<td>{tuner}</td>" in html
-        metrics = json.loads((results / "metrics" / f"{tuner}.json").read_text())
+        metrics = json.loads(run_path(results / "metrics", tuner, ".json").read_text())
+        assert metrics["seed"] == SEED
         row = summary.set_index("tuner").loc[tuner]
         for column in ("test_loss", "test_accuracy", "test_top5_accuracy", "epochs_consumed"):
             assert row[column] == pytest.approx(metrics[column]), (tuner, column)
         assert row["total_s"] == pytest.approx(metrics["seconds"]["total"])
         assert 0.0 <= metrics["test_accuracy"] <= 1.0
-        history = pd.read_csv(results / "best_epoch" / tuner / "history.csv")
-        chosen = json.loads((results / "best_epoch" / tuner / "best_epoch.json").read_text())
+        history = pd.read_csv(run_path(results / "best_epoch", tuner) / "history.csv")
+        chosen = json.loads(
+            (run_path(results / "best_epoch", tuner) / "best_epoch.json").read_text()
+        )
         assert chosen["best_epoch"] == history.loc[history["val_accuracy"].idxmax(), "epoch"]
-        per_class = pd.read_csv(results / "evaluation" / tuner / "per_class.csv")
+        per_class = pd.read_csv(run_path(results / "evaluation", tuner) / "per_class.csv")
         assert per_class["images"].sum() == metrics["test_images"]
-        assert (results / "models" / f"{tuner}.keras").stat().st_size > 0
-        trials = pd.read_csv(results / "tuning" / tuner / "trials.csv")
+        assert run_path(results / "models", tuner, ".keras").stat().st_size > 0
+        trials = pd.read_csv(run_path(results / "tuning", tuner) / "trials.csv")
         assert 1 <= len(trials) <= 2
         for stage in PER_TUNER:
-            assert (results / "logs" / stage / f"{tuner}.log").read_text().strip()
-            assert (results / "benchmarks" / stage / f"{tuner}.tsv").exists()
+            assert run_path(results / "logs" / stage, tuner, ".log").read_text().strip()
+            assert run_path(results / "benchmarks" / stage, tuner, ".tsv").exists()
     # Each job sized its thread pools to what Snakemake granted it (--cores 2).
     download_log = (results / "logs" / "download.log").read_text()
     assert "download done in" in download_log and "(1 threads)" in download_log
-    assert "(2 threads)" in (results / "logs" / "tune" / "kt_random.log").read_text()
+    assert "(2 threads)" in run_path(results / "logs" / "tune", "kt_random", ".log").read_text()
     manifest = json.loads((snakemake_project / "data/standardised/manifest.json").read_text())
     assert manifest["image_size"] == 32 and manifest["source"]["source"] == "synthetic"
 
@@ -81,13 +94,13 @@ def test_snakemake_runs_the_whole_dag(snakemake_project):
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("tuners.kt_random.num_initial_points", 2, {f"{s}@kt_random" for s in PER_TUNER}),
+        ("tuners.kt_random.num_initial_points", 2, {run_name(s, "kt_random") for s in PER_TUNER}),
         ("report.title", "Another title", set()),
-        ("best_epoch.patience", 2, {f"{s}@{t}" for s in PER_TUNER[1:] for t in TUNERS}),
+        ("best_epoch.patience", 2, {run_name(s, t) for s in PER_TUNER[1:] for t in TUNERS}),
         (
             "standardise.image_size",
             24,
-            {"standardise"} | {f"{s}@{t}" for s in PER_TUNER for t in TUNERS},
+            {"standardise"} | {run_name(s, t) for s in PER_TUNER for t in TUNERS},
         ),
     ],
 )
@@ -116,7 +129,7 @@ EDITS = {
 
 
 def _jobs(stages) -> set[str]:
-    return {f"{s}@{t}" if s in PER_TUNER else s for s in stages for t in TUNERS}
+    return {run_name(s, t) if s in PER_TUNER else s for s in stages for t in TUNERS}
 
 
 @pytest.mark.parametrize("module", list(EDITS))
@@ -134,6 +147,39 @@ def test_snakemake_reruns_a_stage_whose_code_changed_and_those_after_it(snakemak
     assert set(jobs) == _jobs([stage, *after]) | {"report"}
 
 
+def test_a_new_repetition_runs_only_its_jobs_and_a_removed_one_leaves_the_report(
+    snakemake_project,
+):
+    results = snakemake_project / "results" / "report"
+    overlay = snakemake_project / "config" / "smoke.yaml"
+    original = overlay.read_text()
+    smoke = ["--configfile", "config/smoke.yaml"]
+    try:
+        _edit(overlay, "seeds", [SEED, SEED + 1])
+        added = {run_name(s, t, SEED + 1) for s in PER_TUNER for t in TUNERS}
+        assert set(snakemake_jobs(snakemake_project, smoke)) == added | {"report"}
+        snakemake(["--cores", "2", *smoke], snakemake_project)
+        runs = pd.read_csv(results / "repetitions.csv")
+        assert sorted(runs["seed"].unique()) == [SEED, SEED + 1]
+        assert len(runs) == 2 * len(TUNERS)
+        summary = pd.read_csv(results / "summary.csv").set_index("tuner")
+        assert (summary["repetitions"] == 2).all()
+        means = runs.groupby("tuner")["test_accuracy"].mean()
+        assert summary["test_accuracy"].to_dict() == pytest.approx(means.to_dict())
+        html = (results / "report.html").read_text()
+        assert "Over 2 repetitions" in html and "no difference can be significant" in html
+        table = html.split("<h2>Comparison</h2>")[1].split("<h2>")[0]
+        assert " ± " in table and "<strong>" not in table  # 2 repetitions: nothing is significant
+        assert "<h2>Every repetition</h2>" in html
+    finally:
+        overlay.write_text(original)
+    # Removing it again reruns only the report, which drops it.
+    assert set(snakemake_jobs(snakemake_project, smoke)) == {"report"}
+    snakemake(["--cores", "2", *smoke], snakemake_project)
+    assert set(pd.read_csv(results / "repetitions.csv")["seed"]) == {SEED}
+    assert "none is claimed" in (results / "report.html").read_text()
+
+
 def test_dvc_commit_after_snakemake_leaves_status_clean(snakemake_project):
     # DVC reads params.yaml only: give it the values Snakemake ran with, then record the outputs.
     run([sys.executable, "-m", "bloomtune.overlay", "config/smoke.yaml"], snakemake_project)
@@ -149,11 +195,16 @@ def test_dvc_commit_after_snakemake_leaves_status_clean(snakemake_project):
         (
             "tuners.kt_random.num_initial_points",
             2,
-            {"tune@kt_random", "best_epoch@kt_random", "retrain@kt_random", "report"},
+            {run_name(s, "kt_random") for s in PER_TUNER[:3]} | {"report"},
         ),
         ("report.title", "Another title", {"report"}),
         ("standardise.image_size", 24, {"standardise"}),
-        ("tuning.max_trials", 3, {f"tune@{t}" for t in TUNERS}),
+        ("tuning.max_trials", 3, {run_name("tune", t) for t in TUNERS}),
+        (
+            "seeds",
+            [SEED, SEED + 1],
+            {run_name(s, t, SEED + 1) for s in PER_TUNER for t in TUNERS} | {"report"},
+        ),
     ],
 )
 def test_dvc_status_flags_exactly_the_stages_that_read_a_change(dvc_project, key, value, expected):
@@ -194,15 +245,21 @@ def test_dvc_metrics_and_plots_list_every_tuner(dvc_project):
     metrics = json.loads(dvc(["metrics", "show", "--json"], dvc_project).stdout)
     shown = json.dumps(metrics)
     for tuner in TUNERS:
-        assert f"results/metrics/{tuner}.json" in shown
+        assert f"results/metrics/{tuner}/seed_{SEED}.json" in shown
     assert "test_accuracy" in shown
+    # The aggregates over repetitions, per tuner.
+    aggregates = json.loads((dvc_project / "results/report/aggregates.json").read_text())
+    assert aggregates["repetitions"] == 1 and set(aggregates) == {"repetitions", *TUNERS}
+    assert "results/report/aggregates.json" in shown and "mean_rank" in shown
     plots = dvc(["plots", "show", "--json"], dvc_project).stdout
-    assert "results/best_epoch/kt_random/history.csv" in plots
+    assert f"results/best_epoch/kt_random/seed_{SEED}/history.csv" in plots
 
 
 def test_dvc_repro_matches_snakemake_numbers(dvc_project, snakemake_project):
     for tuner in TUNERS:
-        by_dvc = json.loads((dvc_project / "results/metrics" / f"{tuner}.json").read_text())
-        by_smk = json.loads((snakemake_project / "results/metrics" / f"{tuner}.json").read_text())
+        by_dvc = json.loads(run_path(dvc_project / "results/metrics", tuner, ".json").read_text())
+        by_smk = json.loads(
+            run_path(snakemake_project / "results/metrics", tuner, ".json").read_text()
+        )
         for key in ("test_loss", "test_accuracy", "hyperparameters", "best_epoch"):
             assert by_dvc[key] == by_smk[key], (tuner, key)

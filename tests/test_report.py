@@ -1,4 +1,5 @@
-"""The fairness panel: quiet when every tuner had the same settings, plain when they did not."""
+"""The report: the fairness panel, the any-time score, and a leading sentence and bold cells that
+claim a difference only where a paired test over the repetitions finds one."""
 
 from __future__ import annotations
 
@@ -11,18 +12,21 @@ from conftest import ROOT
 
 from bloomtune.data.dataset import Arrays, TrainingData
 from bloomtune.params import load_params
+from bloomtune.reporting.comparison import Comparison, headline
+from bloomtune.reporting.fairness import fairness, fairness_text
 from bloomtune.reporting.figures import best_so_far
-from bloomtune.reporting.report import fairness, fairness_text
+from bloomtune.reporting.runs import Run, anytime_areas
+from bloomtune.reporting.tables import aggregated_table
 from bloomtune.settings import resolve
 from bloomtune.tuning.ledger import TrialRecorder
 from bloomtune.tuning.runner import TrialRunner
 from bloomtune.tuning.tune import write_results
 
 
-def _best_json(params: dict, tuner: str, folder) -> dict:
+def _best_json(params: dict, tuner: str, folder, seed: int = 1) -> dict:
     """best.json as the tune stage writes it, for one recorded trial of `tuner` on 100
     validation images."""
-    settings = resolve(params, "tune", tuner)
+    settings = resolve(params, "tune", tuner, seed=seed)
     journal = folder / tuner / "ledger.jsonl"
     recorder = TrialRecorder(
         tuner, settings.budget.objective, settings.space.names, journal, logging.getLogger()
@@ -36,9 +40,15 @@ def _best_json(params: dict, tuner: str, folder) -> dict:
     return write_results(TrialRunner(settings, data, recorder), "key", folder / tuner)
 
 
-def _panel(folder, *overlays):
+def _panel(folder, *overlays, seeds=(1,)):
     params = load_params([ROOT / "params.yaml", *(ROOT / o for o in overlays)])
-    return fairness({t: _best_json(params, t, folder) for t in params["tuners"]})
+    return fairness(
+        {
+            (t, s): _best_json(params, t, folder / str(s), s)
+            for t in params["tuners"]
+            for s in seeds
+        }
+    )
 
 
 def test_equal_budgets_keep_the_panel_quiet(tmp_path):
@@ -75,36 +85,120 @@ def test_best_so_far_curve_follows_the_objective():
     assert loss["best"].tolist() == [0.9, 0.9, 0.7, 0.7]
 
 
-def _summary(accuracies: dict) -> pd.DataFrame:
-    return pd.DataFrame({"tuner": list(accuracies), "test_accuracy": list(accuracies.values())})
+def test_repetition_seeds_are_the_design_but_unpaired_seeds_are_flagged(tmp_path):
+    table, differences = _panel(tmp_path, "config/demo.yaml", seeds=(1, 2, 3))
+    assert differences == []
+    assert set(table["repetition seeds"]) == {"1, 2, 3"}
+    params = load_params([ROOT / "params.yaml", ROOT / "config/demo.yaml"])
+    best = {
+        (t, s): _best_json(params, t, tmp_path / "unpaired" / str(s), s)
+        for t, s in [("kt_random", 1), ("kt_random", 2), ("optuna_tpe", 1), ("optuna_tpe", 3)]
+    }
+    _, differences = fairness(best)
+    assert differences and "different repetition seeds" in differences[0], differences
+
+
+def _comparison(accuracy: dict[str, list[float]], anytime: dict[str, list[float]] | None = None):
+    """A Comparison of constructed results: tuner -> one test accuracy per repetition."""
+    anytime = anytime or accuracy
+    rows = [
+        {"tuner": t, "seed": k + 1, "framework": "x", "test_accuracy": a, "anytime_area": b}
+        for t in accuracy
+        for k, (a, b) in enumerate(zip(accuracy[t], anytime[t], strict=True))
+    ]
+    return Comparison(pd.DataFrame(rows), "val_accuracy")
 
 
 def test_the_headline_names_the_leaders_and_claims_no_difference_from_one_run():
-    from bloomtune.reporting.report import headline
-
-    areas = pd.Series({"kt_random": 0.61, "optuna_tpe": 0.64})
-    text = headline(_summary({"kt_random": 0.83, "optuna_tpe": 0.71}), areas, "val_accuracy")
+    text = headline(_comparison({"kt_random": [0.83], "optuna_tpe": [0.71]},
+                                {"kt_random": [0.61], "optuna_tpe": [0.64]}))  # fmt: skip
     assert text.startswith("kt_random ranks first on test accuracy (0.8300), and optuna_tpe ")
     assert "ranks first on the any-time curve" in text
     assert "no difference between tuners can be tested, so none is claimed" in text
     assert "needs at least 6 of them to reach p < 0.05" in text
-    tied = headline(_summary({"a": 0.5, "b": 0.5}), pd.Series({"a": 1.2, "b": 0.9}), "val_loss")
-    assert tied.startswith("a and b tie for first on test accuracy (0.5000), and b ranks first")
+    tied = headline(_comparison({"a": [0.5], "b": [0.5]}, {"a": [0.6], "b": [0.9]}))
+    assert tied.startswith("all 2 tuners tie for first on test accuracy (0.5000), and b ranks")
+    two = headline(_comparison({"a": [0.5], "b": [0.5], "c": [0.4]}))
+    assert two.startswith("a and b tie for first on test accuracy")
+
+
+RNG = np.random.default_rng(0)
+
+
+def _wide_win(n: int) -> dict[str, list[float]]:
+    """ "best" wins every one of n repetitions by about 30 points; the others are close."""
+    return {
+        "best": list(0.8 + RNG.uniform(0, 0.05, n)),
+        "mid": list(0.5 + RNG.uniform(0, 0.05, n)),
+        "low": list(0.45 + RNG.uniform(0, 0.05, n)),
+    }
+
+
+def test_a_wide_win_in_every_repetition_is_called_significant_when_n_allows():
+    text = headline(_comparison(_wide_win(8)))
+    assert text.startswith("Over 8 repetitions, best ranks first on test accuracy (mean rank 1")
+    assert "Its lead on test accuracy is significant at 0.05 after Holm's correction over every " \
+        "other tuner." in text  # fmt: skip
+    assert "none is claimed" not in text
+
+
+def test_a_wide_win_with_too_few_repetitions_is_not_called_significant():
+    text = headline(_comparison(_wide_win(5)))
+    assert text.startswith("Over 5 repetitions, best ranks first on test accuracy")
+    assert "With 5 repetitions no difference can be significant" in text
+    assert "0.0625" in text and "at least 6 repetitions are needed" in text
+    assert "is significant at" not in text
+
+
+def test_equal_results_are_no_significant_difference():
+    same = [0.5, 0.6, 0.55, 0.52, 0.58, 0.61, 0.49, 0.57]
+    text = headline(_comparison({"a": same, "b": same, "c": same}))
+    assert "No difference in test accuracy between any two tuners is significant" in text
+    assert "Friedman p = 1" in text
+
+
+def test_bold_marks_only_a_significant_lead():
+    def bolded(results):
+        comparison = _comparison(results)
+        frame = comparison.repetitions
+        for column in ("test_loss", "test_top5_accuracy", "best_validation", "epochs_consumed",
+                       "tuning_s", "total_s", "best_epoch_s", "retrain_s", "trials", "complete",
+                       "pruned", "failed", "tuning_epochs"):  # fmt: skip
+            frame[column] = 1.0
+        frame["best_hyperparameters"] = "x=1"
+        table = aggregated_table(comparison, comparison.summary())
+        return table.bold, table.cells
+
+    bold, cells = bolded(_wide_win(8))
+    assert bold == {(0, "test_accuracy"), (0, "anytime_area")}
+    assert " ± " in cells.loc[0, "test_accuracy"]
+    assert bolded(_wide_win(5))[0] == set()  # first everywhere, but 5 cannot be significant
+    same = [0.5, 0.6, 0.55, 0.52, 0.58, 0.61, 0.49, 0.57]
+    assert bolded({"a": same, "b": same, "c": same})[0] == set()
 
 
 def test_anytime_areas_compare_searches_over_the_epochs_all_reached():
-    from bloomtune.reporting.report import anytime_areas
-
-    def ledger(scores, epochs):
-        return pd.DataFrame(
+    def run(scores, epochs):
+        ledger = pd.DataFrame(
             {"trial": range(len(scores)), "score": scores, "epochs_run": epochs,
              "wall_s": [1.0] * len(scores)}
         )  # fmt: skip
+        return Run("t", 1, {}, {}, ledger, pd.DataFrame(), 1)
 
     # "slow" finds 0.9 only at epoch 6, past the 4 epochs "fast" reached: it is not counted.
     # Epoch 1, before any trial has a score, is left out of both.
-    areas = anytime_areas(
-        {"fast": ledger([0.5, 0.6], [2, 2]), "slow": ledger([0.1, 0.9], [2, 4])}, "val_accuracy"
-    )
-    assert areas["fast"] == pytest.approx((0.5 + 0.5 + 0.6) / 3)  # epochs 2, 3, 4
-    assert areas["slow"] == pytest.approx(0.1)
+    fast, slow = anytime_areas([run([0.5, 0.6], [2, 2]), run([0.1, 0.9], [2, 4])], "val_accuracy")
+    assert fast == pytest.approx((0.5 + 0.5 + 0.6) / 3)  # epochs 2, 3, 4
+    assert slow == pytest.approx(0.1)
+
+
+def test_a_lead_significant_over_some_tuners_only_is_said_so_and_not_bolded():
+    best = [0.80, 0.82, 0.79, 0.81, 0.83, 0.80, 0.78, 0.82]
+    # "close" loses five repetitions by 1-3 points and wins three by 1: no test separates it.
+    close = [0.79, 0.83, 0.77, 0.80, 0.84, 0.77, 0.79, 0.79]
+    low = [v - 0.3 for v in best]
+    comparison = _comparison({"best": best, "close": close, "low": low})
+    text = headline(comparison)
+    assert text.startswith("Over 8 repetitions, best ranks first on test accuracy")
+    assert "significant at 0.05 after Holm's correction over low, but not over close" in text
+    assert comparison.significant_leader("test_accuracy") is None

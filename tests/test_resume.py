@@ -53,7 +53,7 @@ def test_sigkill_then_rerun_resumes(tmp_path, tuner):
     out, state = tmp_path / "tuning", tmp_path / "state"
     command = [
         sys.executable, "scripts/tune.py", "--params", "params.yaml", "config/smoke.yaml",
-        str(budget), "--tuner", tuner, "--data", str(data), "--out", str(out),
+        str(budget), "--tuner", tuner, "--seed", "1", "--data", str(data), "--out", str(out),
         "--state", str(state),
     ]  # fmt: skip
     process = subprocess.Popen(

@@ -93,7 +93,11 @@ def test_pruner_options_reach_the_optuna_pruner():
 
 @pytest.mark.parametrize("tuner", ["optuna_tpe", "kt_random"])
 def test_oversized_trials_are_recorded_failed_and_the_search_goes_on(data, tmp_path, tuner):
-    strides = {"search_space": {"strides": {"type": "categorical", "choices": [1, 4]}}}
+    # Seed 42 draws both strides within 4 trials (for either framework).
+    strides = {
+        "seeds": [42],
+        "search_space": {"strides": {"type": "categorical", "choices": [1, 4]}},
+    }
     settings = tune_settings(tuner, strides, max_trials=4, max_epochs=1, max_model_params=30_000)
     best, trials = _tune(data, tmp_path, tuner, settings)
     failed = trials[trials.status == "failed"]
@@ -115,7 +119,7 @@ def test_same_seed_gives_the_same_suggestions(data, tmp_path, tuner):
     _, first = _tune(data, tmp_path / "a", tuner, max_trials=3, max_epochs=1)
     _, again = _tune(data, tmp_path / "b", tuner, max_trials=3, max_epochs=1)
     assert first[hp].equals(again[hp])
-    settings = tune_settings(tuner, {"seed": 7}, max_trials=3, max_epochs=1)
+    settings = tune_settings(tuner, {"seeds": [7]}, max_trials=3, max_epochs=1)
     _, other = _tune(data, tmp_path / "c", tuner, settings)
     assert not first[hp].equals(other[hp])
 

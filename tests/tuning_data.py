@@ -31,4 +31,5 @@ def smoke_params(overlay: dict | None = None) -> dict:
 
 def tune_settings(tuner: str, overlay: dict | None = None, **tuning) -> TuneSettings:
     """The tune stage's settings for `tuner` on the smoke config, with `tuning` budget values."""
-    return resolve(smoke_params(merge(overlay or {}, {"tuning": tuning})), "tune", tuner)
+    params = smoke_params(merge(overlay or {}, {"tuning": tuning}))
+    return resolve(params, "tune", tuner, seed=params["seeds"][0])

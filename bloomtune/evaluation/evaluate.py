@@ -91,6 +91,7 @@ def evaluate(
     seconds["total"] = round(sum(seconds.values()), 3)
     metrics = {
         "tuner": tuning["tuner"],
+        "seed": tuning["settings"]["seed"],
         "framework": tuning["framework"],
         "test_loss": float(scores["loss"]),
         "test_accuracy": float(scores["accuracy"]),
@@ -119,8 +120,9 @@ def evaluate(
     }
     write_json(out, metrics)
     log.info(
-        "%s: test accuracy %.4f, top-5 %.4f, loss %.4f on %d images",
+        "%s, seed %d: test accuracy %.4f, top-5 %.4f, loss %.4f on %d images",
         tuning["tuner"],
+        metrics["seed"],
         metrics["test_accuracy"],
         metrics["test_top5_accuracy"],
         metrics["test_loss"],

@@ -39,27 +39,44 @@ def best_so_far(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
     )
 
 
-def anytime_curves(ledgers: dict[str, pd.DataFrame], objective: str, path: Path) -> Path:
+def anytime_curves(bands: dict[str, dict[str, pd.DataFrame]], runs: int, objective, path) -> Path:
+    """Each tuner's best-so-far score against cumulative epochs and wall time: `bands` holds, per
+    tuner and axis, the median and interquartile band over its `runs` repetitions
+    (statistics.anytime_band); one repetition draws its own curve."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for tuner, trials in ledgers.items():
-        curve = best_so_far(trials, objective)
-        axes[0].step(curve["epochs"], curve["best"], where="post", label=tuner, marker=".")
-        axes[1].step(curve["wall_s"], curve["best"], where="post", label=tuner, marker=".")
-    axes[0].set_xlabel("cumulative epochs trained")
-    axes[1].set_xlabel("cumulative tuning wall time (s)")
-    for ax in axes:
+    for ax, x in zip(axes, ("epochs", "wall_s"), strict=True):
+        for tuner, by_axis in bands.items():
+            band = by_axis[x]
+            (line,) = ax.step(band[x], band["median"], where="post", label=tuner)
+            if runs > 1:
+                ax.fill_between(
+                    band[x], band["q25"], band["q75"], step="post", alpha=0.2,
+                    color=line.get_color(),
+                )  # fmt: skip
         ax.set_ylabel(f"best {objective} so far")
         ax.grid(alpha=0.3)
+    axes[0].set_xlabel("cumulative epochs trained")
+    axes[1].set_xlabel("cumulative tuning wall time (s)")
+    if runs > 1:
+        fig.suptitle(f"median and interquartile band over {runs} repetitions", fontsize=10)
     axes[1].legend(fontsize=8)
     return _save(fig, path)
 
 
-def best_epoch_curves(histories: dict[str, tuple[pd.DataFrame, int]], objective, path) -> Path:
+def best_epoch_curves(histories: dict[str, list[tuple[pd.DataFrame, int]]], objective, path):
+    """Validation score per epoch of each run's best hyperparameters, a star at the chosen epoch;
+    one colour per tuner."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    for tuner, (history, chosen) in histories.items():
-        (line,) = ax.plot(history["epoch"], history[objective], marker=".", label=tuner)
-        value = history.loc[history["epoch"] == chosen, objective]
-        ax.plot([chosen], value, marker="*", markersize=14, color=line.get_color())
+    for tuner, runs in histories.items():
+        colour = None
+        for history, chosen in runs:
+            (line,) = ax.plot(
+                history["epoch"], history[objective], marker=".", color=colour,
+                label=None if colour else tuner, alpha=0.8 if len(runs) == 1 else 0.5,
+            )  # fmt: skip
+            colour = line.get_color()
+            value = history.loc[history["epoch"] == chosen, objective]
+            ax.plot([chosen], value, marker="*", markersize=12, color=colour)
     ax.set_xlabel("epoch")
     ax.set_ylabel(objective)
     ax.set_title("best hyperparameters per epoch (star: chosen epoch)")
@@ -100,10 +117,7 @@ def hyperparameters_tried(ledgers: dict[str, pd.DataFrame], space, path: Path) -
 
 def importances(values: dict[str, dict[str, float]], path: Path) -> Path:
     if not values:
-        fig, ax = plt.subplots(figsize=(7, 1.2))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no Optuna tuner with 3 or more complete, varied trials", ha="center")
-        return _save(fig, path)
+        return note("no Optuna tuner with 3 or more complete, varied trials", path)
     fig, ax = plt.subplots(figsize=(7, 1 + 0.4 * sum(len(v) for v in values.values())))
     labels, heights = [], []
     for tuner, scores in values.items():
@@ -133,13 +147,26 @@ def confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path) -> 
     return _save(fig, path)
 
 
+def note(text: str, path: Path) -> Path:
+    """A figure that says, in words, why there is nothing to draw."""
+    fig, ax = plt.subplots(figsize=(7, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    return _save(fig, path)
+
+
 def critical_difference(mean_ranks: pd.Series, p_holm: pd.DataFrame, path: Path) -> dict:
     """Critical-difference diagram (scikit-posthocs): tuners on their mean rank, a bar joining
     those no test tells apart at 0.05; returns the drawn elements by kind."""
     from scikit_posthocs import critical_difference_diagram
 
     fig, ax = plt.subplots(figsize=(7, 0.4 * len(mean_ranks) + 1.2))
-    elements = critical_difference_diagram(mean_ranks.to_dict(), p_holm, ax=ax, alpha=0.05)
+    elements = critical_difference_diagram(
+        mean_ranks.to_dict(), p_holm, ax=ax, alpha=0.05, text_h_margin=0.05
+    )
+    n = max(len(mean_ranks), 2)
+    ax.set_xlim(1, n)  # the whole rank scale, however close the ranks
+    ax.set_xticks(range(1, n + 1))
     ax.set_title("mean rank (1 is best); bars join tuners not significantly different")
     _save(fig, path)
     return elements

@@ -24,7 +24,7 @@ def find_best_epoch(
 ) -> dict:
     """Train the best hyperparameters with early stopping; write history.csv, best_epoch.json."""
     tuner, objective = settings.tuner.name, settings.objective
-    data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.seed)
+    data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
     seed_everything(derive_seed(settings.seed, "best_epoch"))
     model = build_model(best["hyperparameters"], data.image_size, data.n_classes)
     stopper = keras.callbacks.EarlyStopping(

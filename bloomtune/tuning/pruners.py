@@ -61,4 +61,4 @@ def check_pruners(params: dict) -> None:
 
     for tuner, entry in params["tuners"].items():
         if entry["framework"] == "optuna":
-            tuner_pruner(tuner, entry, resolve(params, "tune", tuner).budget.max_epochs)
+            tuner_pruner(tuner, entry, resolve(params, "tune", tuner, seed=0).budget.max_epochs)

@@ -47,10 +47,12 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
     journal = state_dir / "ledger.jsonl"
     recorder = TrialRecorder(name, budget.objective, settings.space.names, journal, log)
     recorder.total_trials = budget.max_trials
-    data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.seed)
+    data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
     log.info(
-        "%s: %s search, %d train / %d validation images, %d classes, up to %d trials x %d epochs",
+        "%s, seed %d: %s search, %d train / %d validation images, %d classes, "
+        "up to %d trials x %d epochs",
         name,
+        settings.seed,
         settings.tuner.framework,
         len(data.train.y),
         len(data.validation.y),

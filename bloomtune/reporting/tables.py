@@ -1,0 +1,142 @@
+"""The report's tables: display text per cell, which cells are bold, and the aggregates file."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from bloomtune.reporting import render, statistics
+from bloomtune.reporting.comparison import MEASURES, Comparison
+from bloomtune.settings import OBJECTIVES
+
+BOLD_NOTE = "Best value per column in bold: the best of one run each, not a tested difference."
+HEADERS = {  # column -> table header (units in headers)
+    "tuner": "tuner",
+    "seed": "seed",
+    "framework": "framework",
+    "test_loss": "test loss",
+    "test_accuracy": "test accuracy",
+    "test_top5_accuracy": "test top-5 accuracy",
+    "best_validation": "best validation score",
+    "anytime_area": "any-time score",
+    "tuning_s": "tuning (s)",
+    "best_epoch_s": "best epoch (s)",
+    "retrain_s": "retrain (s)",
+    "total_s": "total (s)",
+    "trials": "trials",
+    "complete": "complete",
+    "pruned": "pruned",
+    "failed": "failed",
+    "tuning_epochs": "tuning epochs",
+    "epochs_consumed": "epochs consumed",
+    "mean_rank": "mean rank (test accuracy)",
+    "anytime_mean_rank": "mean rank (any-time)",
+    "best_hyperparameters": "best hyperparameters",
+}
+# One run per tuner: today's table. Several: means with intervals, then one row per run.
+SINGLE = ["tuner", "framework", "test_loss", "test_accuracy", "test_top5_accuracy", "tuning_s",
+          "best_epoch_s", "retrain_s", "total_s", "trials", "complete", "pruned", "failed",
+          "tuning_epochs", "epochs_consumed", "best_hyperparameters"]  # fmt: skip
+AGGREGATED = ["tuner", "framework", "test_accuracy", "test_loss", "test_top5_accuracy",
+              "best_validation", "anytime_area", "epochs_consumed", "tuning_s", "total_s",
+              "mean_rank", "anytime_mean_rank"]  # fmt: skip
+PER_RUN = ["tuner", "seed", "test_accuracy", "test_loss", "test_top5_accuracy",
+           "best_validation", "anytime_area", "tuning_s", "total_s", "trials", "pruned",
+           "failed", "tuning_epochs", "epochs_consumed", "best_hyperparameters"]  # fmt: skip
+# What summary.csv's aggregates.json twin shows `dvc metrics show`: per tuner, these means,
+# intervals and ranks.
+METRICS = ["test_accuracy", "test_loss", "test_top5_accuracy", "best_validation", "anytime_area",
+           "epochs_consumed", "total_s"]  # fmt: skip
+
+
+def text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _format(column: str, value) -> str:
+    if _missing(value):
+        return ""
+    if column.endswith("_s"):
+        return f"{value:,.1f}"
+    if column.startswith("test_") or column in ("best_validation", "anytime_area"):
+        return f"{value:.4f}"
+    if column.endswith("mean_rank"):
+        return f"{value:.2f}"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as display text: seconds to 0.1, scores to 4 decimals, ranks to 2."""
+    return pd.DataFrame(
+        {c: [_format(c, v) for v in frame[c].tolist()] for c in frame.columns}, dtype=object
+    )
+
+
+def with_interval(summary: pd.DataFrame, column: str) -> list[str]:
+    """'mean ± half-width of the 95 % interval' per tuner."""
+    cells = []
+    for _, row in summary.iterrows():
+        half = (row[f"{column}_ci_high"] - row[f"{column}_ci_low"]) / 2
+        mean = _format(column, row[column])
+        cells.append(mean if _missing(half) else f"{mean} ± {_format(column, half)}")
+    return cells
+
+
+def single_table(rows: pd.DataFrame, objective: str) -> render.Table:
+    """One run per tuner: its values, the best per column in bold (not a tested difference)."""
+    frame = rows[SINGLE].reset_index(drop=True)
+    bold = set()
+    for column in SINGLE:
+        if column in MEASURES:
+            way = MEASURES[column]
+            higher = (OBJECTIVES[objective] if way == "objective" else way) == "max"
+            values = frame[column]
+            best = values.max() if higher else values.min()
+            bold |= {(int(i), column) for i in np.flatnonzero(values == best)}
+    return render.Table(rounded(frame), HEADERS, bold)
+
+
+def aggregated_table(comparison: Comparison, summary: pd.DataFrame) -> render.Table:
+    """Several runs per tuner: mean ± interval, mean ranks; bold only a significant lead."""
+    cells = rounded(summary[AGGREGATED])
+    for column in MEASURES:
+        if column in AGGREGATED:
+            cells[column] = with_interval(summary, column)
+    bold = set()
+    for column in MEASURES:
+        if column in AGGREGATED and (leader := comparison.significant_leader(column)):
+            bold.add((comparison.tuners.index(leader), column))
+    return render.Table(cells, HEADERS, bold)
+
+
+def bold_note(n: int) -> str:
+    if n == 1:
+        return f"{BOLD_NOTE} Times are wall-clock seconds."
+    return (
+        f"Mean ± half-width of the 95 % t confidence interval over {n} repetitions. Bold: the "
+        "first-ranked tuner of a column whose lead over every other tuner is significant "
+        f"(paired Wilcoxon signed-rank test, Holm-corrected, p < {statistics.ALPHA}); no bold, "
+        "no such lead. Any-time score: the mean best validation score so far over the epochs "
+        "every search reached. Times are wall-clock seconds."
+    )
+
+
+def aggregates(comparison: Comparison, summary: pd.DataFrame) -> dict:
+    """aggregates.json (a DVC metrics file): per tuner, means, intervals and mean ranks."""
+    out = {"repetitions": comparison.n}
+    for row in summary.to_dict("records"):
+        entry = {}
+        for column in METRICS:
+            for suffix in ("", "_ci_low", "_ci_high"):
+                value = row[column + suffix]
+                entry[column + suffix] = None if _missing(value) else round(float(value), 6)
+        entry["mean_rank"] = round(float(row["mean_rank"]), 4)
+        entry["anytime_mean_rank"] = round(float(row["anytime_mean_rank"]), 4)
+        out[row["tuner"]] = entry
+    return out
