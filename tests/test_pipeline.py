@@ -238,7 +238,9 @@ def test_snakemake_builds_its_browsable_report(snakemake_project):
         ["--cores", "1", "--configfile", "config/smoke.yaml", "--report", target],
         snakemake_project,
     )
-    assert (snakemake_project / target).stat().st_size > 0
+    built = (snakemake_project / target).read_text()
+    for item in ("summary.csv", "repetitions.csv", "critical_difference.png", "anytime.png"):
+        assert item in built, item
 
 
 def test_dvc_metrics_and_plots_list_every_tuner(dvc_project):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from bloomtune.reporting import render, statistics
-from bloomtune.reporting.comparison import MEASURES, Comparison
+from bloomtune.reporting.comparison import DESCRIBED, MEASURES, Comparison
 from bloomtune.settings import OBJECTIVES
 
 BOLD_NOTE = "Best value per column in bold: the best of one run each, not a tested difference."
@@ -30,7 +30,7 @@ HEADERS = {  # column -> table header (units in headers)
     "pruned": "pruned",
     "failed": "failed",
     "tuning_epochs": "tuning epochs",
-    "epochs_consumed": "epochs consumed",
+    "epochs_consumed": "epochs, all phases",
     "mean_rank": "mean rank (test accuracy)",
     "anytime_mean_rank": "mean rank (any-time)",
     "best_hyperparameters": "best hyperparameters",
@@ -40,8 +40,8 @@ SINGLE = ["tuner", "framework", "test_loss", "test_accuracy", "test_top5_accurac
           "best_epoch_s", "retrain_s", "total_s", "trials", "complete", "pruned", "failed",
           "tuning_epochs", "epochs_consumed", "best_hyperparameters"]  # fmt: skip
 AGGREGATED = ["tuner", "framework", "test_accuracy", "test_loss", "test_top5_accuracy",
-              "best_validation", "anytime_area", "epochs_consumed", "tuning_s", "total_s",
-              "mean_rank", "anytime_mean_rank"]  # fmt: skip
+              "best_validation", "anytime_area", "tuning_epochs", "epochs_consumed", "tuning_s",
+              "total_s", "mean_rank", "anytime_mean_rank"]  # fmt: skip
 PER_RUN = ["tuner", "seed", "test_accuracy", "test_loss", "test_top5_accuracy",
            "best_validation", "anytime_area", "tuning_s", "total_s", "trials", "pruned",
            "failed", "tuning_epochs", "epochs_consumed", "best_hyperparameters"]  # fmt: skip
@@ -105,7 +105,7 @@ def single_table(rows: pd.DataFrame, objective: str) -> render.Table:
 def aggregated_table(comparison: Comparison, summary: pd.DataFrame) -> render.Table:
     """Several runs per tuner: mean ± interval, mean ranks; bold only a significant lead."""
     cells = rounded(summary[AGGREGATED])
-    for column in MEASURES:
+    for column in [*MEASURES, *DESCRIBED]:
         if column in AGGREGATED:
             cells[column] = with_interval(summary, column)
     bold = set()
