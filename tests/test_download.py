@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import logging
 import tarfile
 import threading
 from pathlib import Path
@@ -20,6 +21,7 @@ class Server:
 
     def __init__(self, files: dict[str, bytes]):
         self.files, self.requests, self.cut_once = files, [], set()
+        self.trickle, self.fail_with = set(), {}  # names sent a byte at a time; name -> status
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -31,6 +33,9 @@ class Server:
                 outer.requests.append((name, self.headers.get("Range")))
                 if name not in outer.files:
                     self.send_error(404)
+                    return
+                if name in outer.fail_with:
+                    self.send_error(outer.fail_with.pop(name))
                     return
                 data, start = outer.files[name], 0
                 if self.headers.get("Range"):
@@ -45,6 +50,12 @@ class Server:
                 if name in outer.cut_once:
                     outer.cut_once.discard(name)
                     body = body[: len(body) // 2]  # then the connection closes
+                if name in outer.trickle:  # headers, then a byte every 0.2 s
+                    for byte in body[:50]:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        threading.Event().wait(0.2)  # not time.sleep: the tests stub it
+                    return
                 self.wfile.write(body)
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -163,3 +174,43 @@ def test_unsafe_archives_are_refused(tmp_path, member):
     assert not dest.exists()
     assert not (tmp_path / "out" / "escape.txt").exists()
     assert not Path("/tmp/bloomtune-absolute.txt").exists()
+
+
+def test_a_trickling_server_is_aborted_with_a_one_line_error(
+    server, oxford_files, tmp_path, caplog
+):
+    server.trickle.add("setid.mat")
+    url = server.url + "setid.mat"
+    with pytest.raises(dl.DownloadError) as slow:
+        dl.fetch(url, tmp_path / "setid.mat", None, retries=1, timeout=5, min_rate=100, window=1)
+    message = str(slow.value)
+    assert url in message and "too slow" in message and "\n" not in message
+    retried = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retried) == 1 and "too slow" in retried[0], retried
+
+
+def test_retry_warnings_say_what_happened(server, oxford_files, tmp_path, caplog):
+    server.fail_with["setid.mat"] = 500
+    server.cut_once.add("imagelabels.mat")
+    dl.fetch(server.url + "setid.mat", tmp_path / "setid.mat", None)
+    dl.fetch(server.url + "imagelabels.mat", tmp_path / "imagelabels.mat", None)
+    server.close()
+    with pytest.raises(dl.DownloadError, match="connection refused"):
+        dl.fetch(server.url + "setid.mat", tmp_path / "other.mat", None, retries=1)
+    retried = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert "HTTP 500, retrying" in retried[0]
+    assert "cut short after" in retried[1]
+    assert "connection refused, retrying" in retried[2]
+    assert not any("interrupted" in m for m in retried)
+
+
+def test_a_present_file_without_md5_is_warned_about_not_called_verified(tmp_path, caplog):
+    dest = tmp_path / "setid.mat"
+    dest.write_bytes(b"anything")
+    caplog.set_level(logging.INFO, logger="bloomtune")
+    dl.fetch("http://127.0.0.1:9/never", dest, None)  # present: nothing is fetched
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("WARNING", "setid.mat: no md5 in params (data.oxford102.md5), the file is not "
+            "verified") in said  # fmt: skip
+    assert ("INFO", "setid.mat: already present") in said
+    assert not any("verified" in m for level, m in said if level == "INFO")
