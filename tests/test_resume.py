@@ -150,3 +150,35 @@ def test_optuna_closes_a_journalled_trial_as_it_finished(tmp_path, monkeypatch):
     study = optuna.load_study(study_name=name, storage=storage)
     assert study.trials[1].state.name == "COMPLETE"
     assert study.trials[1].value == pytest.approx(journalled["score"])
+
+
+def test_a_resumed_optuna_search_does_not_repeat_its_start_up_draws(tmp_path, monkeypatch):
+    # Killed during TPE's random start-up (its first 10 trials): the resumed search must not draw
+    # the configurations it already tried again, as a sampler restarted on the same seed would.
+    from tuning_data import tune_settings
+
+    from bloomtune.tuning.ledger import TrialRecorder
+    from bloomtune.tuning.tune import run_tuning
+
+    data = tiny_data(tmp_path)
+    settings = tune_settings("optuna_tpe", max_trials=5, max_epochs=1)
+    hp = list(settings.space.names)
+    run_tuning(settings, data, tmp_path / "whole", tmp_path / "whole_state")
+    whole = pd.read_csv(tmp_path / "whole" / "trials.csv")
+    end = TrialRecorder.end
+
+    def end_then_die(self, status, reason=""):
+        row = end(self, status, reason)
+        if row["trial"] == 1:
+            raise SystemExit("killed")
+        return row
+
+    monkeypatch.setattr(TrialRecorder, "end", end_then_die)
+    with pytest.raises(SystemExit):
+        run_tuning(settings, data, tmp_path / "out", tmp_path / "state")
+    monkeypatch.setattr(TrialRecorder, "end", end)
+    run_tuning(settings, data, tmp_path / "out", tmp_path / "state")
+    resumed = pd.read_csv(tmp_path / "out" / "trials.csv")
+    assert len(resumed) == 5
+    configs = resumed[hp].astype(str).apply(tuple, axis=1)
+    assert configs.nunique() == whole[hp].astype(str).apply(tuple, axis=1).nunique() == 5

@@ -9,6 +9,7 @@ import optuna
 from optuna.trial import TrialState
 
 from bloomtune.params import ParamsError
+from bloomtune.runtime import derive_seed
 from bloomtune.tuning.pruners import tuner_pruner
 from bloomtune.tuning.runner import TrialRunner
 
@@ -73,12 +74,16 @@ def run_optuna(runner: TrialRunner, state_dir) -> None:
     tuner, budget = settings.tuner, settings.budget
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     pruner_name = tuner.option("pruner", "none")
+    # A fresh sampler replays its seed's stream from the start, so a resumed search would repeat
+    # the configurations its random start-up already tried: reseed by the trials already recorded.
+    resumed = len(runner.recorder.rows())
+    seed = derive_seed(settings.seed, "resume", resumed) if resumed else settings.seed
     study = optuna.create_study(
         # The state folder's name fingerprints params and data: a changed search gets a fresh
         # study even in a shared RDB storage.
         study_name=f"bloomtune-{tuner.name}-{state_dir.name}",
         storage=storage_for(runner, state_dir),
-        sampler=make_sampler(tuner.option("sampler", "tpe"), settings.seed, tuner.name),
+        sampler=make_sampler(tuner.option("sampler", "tpe"), seed, tuner.name),
         pruner=tuner_pruner(tuner.name, tuner.options, budget.max_epochs),
         direction="maximize" if budget.direction == "max" else "minimize",
         load_if_exists=True,
