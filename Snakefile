@@ -14,6 +14,7 @@ from bloomtune.params import (
     stage_params,
 )
 from bloomtune.tuning.pruners import check_pruners
+from bloomtune.tuning.storage import check_storages
 
 
 configfile: "params.yaml"
@@ -25,6 +26,7 @@ PARAMS_FILES = ["params.yaml", *(os.path.relpath(p) for p in workflow.overwrite_
 try:
     check_params(config)
     check_pruners(config)
+    check_storages(config)
     if load_params(PARAMS_FILES) != config:
         raise ParamsError(
             "config: values given with --config are not seen by the stage scripts; "

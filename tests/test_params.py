@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -10,6 +11,7 @@ from conftest import ROOT, run, snakemake
 
 from bloomtune.params import ParamsError, load_params, stage_params
 from bloomtune.tuning.pruners import check_pruners
+from bloomtune.tuning.storage import check_storages
 
 BAD_VALUES = [
     ({"tuners": {"kt_random": {"framework": "sklearn"}}}, "tuners.kt_random.framework"),
@@ -42,6 +44,19 @@ BAD_VALUES = [
         },
         "tuners.optuna_tpe.pruner_options",
     ),
+    ({"tuners": {"optuna_tpe": {"storage": "nonsense://"}}}, "tuners.optuna_tpe.storage"),
+    ({"tuners": {"optuna_tpe": {"storage": "sqlite://"}}}, "tuners.optuna_tpe.storage"),
+    ({"tuners": {"optuna_tpe": {"storage": "mysql://u@h/db"}}}, "tuners.optuna_tpe.storage"),
+    (
+        {"tuners": {"optuna_tpe": {"storage": "sqlite:////etc/hostname/x.db"}}},
+        "tuners.optuna_tpe.storage",
+    ),
+]
+STORAGE_ERRORS = [
+    "no installed SQLAlchemy dialect for 'nonsense'",
+    "is an in-memory database, lost when the job ends, so the search could never resume",
+    "the mysql driver is not installed (MySQLdb)",
+    "cannot create the folder of '/etc/hostname/x.db'",
 ]
 
 
@@ -67,7 +82,9 @@ def test_defaults_and_shipped_configs_are_valid():
 def test_bad_value_names_its_key_in_one_line(tmp_path, values, key):
     with pytest.raises(ParamsError) as caught:
         # load_params checks what every stage checks; the Snakefile also checks the pruners
-        check_pruners(load_params([ROOT / "params.yaml", _overlay(tmp_path, values)]))
+        params = load_params([ROOT / "params.yaml", _overlay(tmp_path, values)])
+        check_pruners(params)
+        check_storages(params)
     message = str(caught.value)
     assert message.startswith(f"{key}:") and "\n" not in message
     assert message.count(key.rsplit(".", 1)[-1]) == 1, message  # the key is said once
@@ -87,7 +104,9 @@ def test_stage_gets_only_the_sections_it_declares():
 
 
 @pytest.mark.parametrize(
-    ("values", "key"), [BAD_VALUES[0], BAD_VALUES[-2]], ids=["schema", "pruner"]
+    ("values", "key"),
+    [BAD_VALUES[0], BAD_VALUES[-6], BAD_VALUES[-4]],
+    ids=["schema", "pruner", "storage"],
 )
 def test_a_stage_script_alone_fails_before_any_work(tmp_path, values, key):
     bad = _overlay(tmp_path, values)
@@ -123,7 +142,8 @@ def test_a_stage_script_alone_fails_before_any_work(tmp_path, values, key):
     ("values", "message"),
     [
         (BAD_VALUES[1][0], "search_space.learning_rate: low (0.1) is greater than high (0.01)"),
-        (BAD_VALUES[-2][0], "tuners.optuna_tpe.pruner_options: ['factor'] do not apply"),
+        (BAD_VALUES[-6][0], "tuners.optuna_tpe.pruner_options: ['factor'] do not apply"),
+        (BAD_VALUES[-3][0], "tuners.optuna_tpe.storage: 'sqlite://' is an in-memory database"),
     ],
 )
 def test_snakemake_refuses_bad_params_before_any_job(project, tmp_path, values, message):
@@ -155,3 +175,17 @@ def test_a_repetition_seed_changes_the_search_but_not_the_data():
             stage_params(params, s, "kt_random")] == []  # fmt: skip
     with pytest.raises(ParamsError, match="^seeds: stage tune needs a repetition seed"):
         resolve(params, "tune", "kt_random")
+
+
+@pytest.mark.parametrize(("values", "message"), zip(BAD_VALUES[-4:], STORAGE_ERRORS, strict=True))
+def test_a_storage_url_is_checked_without_opening_it(tmp_path, values, message):
+    params = load_params([ROOT / "params.yaml", _overlay(tmp_path, values[0])])
+    with pytest.raises(ParamsError, match=re.escape(message)):
+        check_storages(params)
+
+
+def test_a_good_storage_url_passes_and_opens_nothing(tmp_path):
+    db = tmp_path / "not" / "yet" / "optuna.db"
+    values = {"tuners": {"optuna_tpe": {"storage": f"sqlite:///{db}"}}}
+    check_storages(load_params([ROOT / "params.yaml", _overlay(tmp_path, values)]))
+    assert not (tmp_path / "not").exists()

@@ -14,6 +14,7 @@ from bloomtune.settings import TuneSettings
 from bloomtune.tuning.ledger import TrialRecorder, ledger_frame, summarise
 from bloomtune.tuning.pruners import tuner_pruner
 from bloomtune.tuning.runner import TrialRunner
+from bloomtune.tuning.storage import check_storage
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,10 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
     `state` holds what a resumed search needs; it is not an orchestrator output, so a failed run
     does not delete it."""
     name, budget = settings.tuner.name, settings.budget
-    if settings.tuner.framework == "optuna":
-        tuner_pruner(name, settings.tuner.options, budget.max_epochs)  # bad options: fail now
+    if settings.tuner.framework == "optuna":  # bad options fail now, before any data is read
+        tuner_pruner(name, settings.tuner.options, budget.max_epochs)
+        if url := settings.tuner.option("storage"):
+            check_storage(name, url)
     state_dir = state_dir_for(state, settings, dataset.manifest(data_dir))
     journal = state_dir / "ledger.jsonl"
     recorder = TrialRecorder(name, budget.objective, settings.space.names, journal, log)
