@@ -105,6 +105,7 @@ class StandardiseSettings:
     split: str
     interpolation: str
     on_bad_image: str = "fail"
+    max_pixels: int = 89_478_485  # Pillow's default: larger images are refused from the header
 
 
 @dataclass(frozen=True)

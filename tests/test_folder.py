@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image
 
 from bloomtune.data.download import DownloadError, download_folder
 from bloomtune.data.standardise import BadImageError, standardise
+from bloomtune.errors import DataError
 from bloomtune.settings import StandardiseSettings
 
 SETTINGS = StandardiseSettings(image_size=12, split="blog", interpolation="area")
@@ -69,11 +71,59 @@ def test_every_mode_becomes_rgb(folder, tmp_path):
     assert np.all(images[labels == 0] > 150)  # white and grey daisies
 
 
-def test_fail_stops_and_names_the_file_leaving_nothing(folder, tmp_path):
+def test_fail_checks_every_split_and_names_every_bad_image_leaving_nothing(folder, tmp_path):
+    (folder / "daisy" / "broken.png").write_bytes(b"\x89PNG not really")
     raw = _download(folder, tmp_path, fraction=0.5)
-    with pytest.raises(BadImageError, match="corrupt.jpg"):
+    index = json.loads((raw / "index.json").read_text())
+    where = {Path(p).name: split for split, items in index["splits"].items() for p, _ in items}
+    assert where["corrupt.jpg"] != where["broken.png"]  # one in each split
+    with pytest.raises(DataError) as caught:
         standardise(replace(SETTINGS, on_bad_image="fail"), raw, tmp_path / "std", threads=2)
+    message = str(caught.value)
+    assert message.startswith("2 unusable image(s): daisy/broken.png (cannot read image header")
+    assert "rose/corrupt.jpg (cannot" in message and "\n" not in message
     assert not (tmp_path / "std").exists()
+
+
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header(folder, tmp_path):
+    _image(folder / "rose" / "wide.png", "RGB", (200, 10, 10))  # 30 x 20 = 600 pixels
+    raw = _download(folder, tmp_path)
+    settings = replace(SETTINGS, on_bad_image="skip", max_pixels=599)
+    manifest = standardise(settings, raw, tmp_path / "std", threads=2)
+    assert "rose/wide.png" in manifest["skipped"]
+    # Every image is 30 x 20 here, so all are over 599 pixels: only a lower limit keeps them.
+    assert sum(s["count"] for s in manifest["splits"].values()) == 0
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(folder, tmp_path):
+    from bloomtune.data.standardise import check_pixels
+
+    bomb = folder / "rose" / "bomb.png"
+    bomb.write_bytes(png_bomb(12_000, 8_000))  # 96 M pixels in about 100 KB
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(BadImageError, match=r"12000x8000 = 96,000,000 pixels, over standardise"):
+        check_pixels(bomb, 89_478_485)
+    raw = _download(folder, tmp_path)
+    manifest = standardise(replace(SETTINGS, on_bad_image="skip"), raw, tmp_path / "std", 2)
+    assert "rose/bomb.png" in manifest["skipped"]
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid grayscale PNG of zeros: tiny on disk, width x height bytes once decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    packer, row = zlib.compressobj(9), b"\x00" * (width + 1)  # filter byte + pixels
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
 
 
 def test_split_is_stratified_and_seeded(folder, tmp_path):

@@ -21,24 +21,53 @@ from bloomtune.runtime import atomic_path, read_json, write_json
 log = logging.getLogger(__name__)
 
 INTERPOLATIONS = {"cubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA}
+MAX_PIXELS = StandardiseSettings.max_pixels
 _worker: dict = {}
 
 
 class BadImageError(DataError):
-    """An input image cannot be decoded."""
+    """An input image cannot be used (unreadable, or over the pixel limit)."""
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
 
 
-def load_rgb(path: str | Path, size: int, interpolation: str) -> np.ndarray:
+def check_pixels(path: str | Path, max_pixels: int) -> None:
+    """Refuse an image whose header declares more than max_pixels, before anything decodes it
+    (a small PNG can declare 30000 x 30000 pixels: 2.7 GB once decoded)."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = None  # this check replaces Pillow's own warning
+    try:
+        with Image.open(path) as image:  # reads the header only
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadImageError(path, f"cannot read image header ({exc.__class__.__name__})") from None
+    if width * height > max_pixels:
+        raise BadImageError(
+            path,
+            f"{width}x{height} = {width * height:,} pixels, over standardise.max_pixels "
+            f"({max_pixels:,})",
+        )
+
+
+def load_rgb(
+    path: str | Path, size: int, interpolation: str, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
     """One image as a size x size x 3 uint8 RGB array (grayscale, palette and alpha become RGB)."""
+    check_pixels(path, max_pixels)
     data = np.fromfile(path, dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
-        raise BadImageError(f"{path}: cannot decode image")
+        raise BadImageError(path, "cannot decode image")
     image = cv2.resize(image, (size, size), interpolation=INTERPOLATIONS[interpolation])
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _init_worker(array_path: str, offset: int, size: int, interpolation: str) -> None:
+def _init_worker(
+    array_path: str, offset: int, size: int, interpolation: str, max_pixels: int
+) -> None:
     cv2.setNumThreads(1)  # the pool already uses every granted core
     _worker.update(
         fd=os.open(array_path, os.O_WRONLY),
@@ -46,6 +75,7 @@ def _init_worker(array_path: str, offset: int, size: int, interpolation: str) ->
         row_bytes=size * size * 3,
         size=size,
         interpolation=interpolation,
+        max_pixels=max_pixels,
     )
 
 
@@ -59,9 +89,9 @@ def _fill(task: tuple[int, str]) -> tuple[int, bytes | None, str | None]:
     the reason an unreadable image was not written."""
     index, path = task
     try:
-        image = load_rgb(path, _worker["size"], _worker["interpolation"])
+        image = load_rgb(path, _worker["size"], _worker["interpolation"], _worker["max_pixels"])
     except BadImageError as exc:
-        return index, None, str(exc)
+        return index, None, exc.reason
     data = image.tobytes()
     # pwrite, not a memory map: written pages stay in the page cache, not in this process.
     os.pwrite(_worker["fd"], data, _worker["offset"] + index * _worker["row_bytes"])
@@ -84,12 +114,18 @@ def _compact(images_path: Path, keep: np.ndarray) -> None:
     os.replace(tmp, images_path)
 
 
+def image_name(path: str | Path) -> str:
+    """An image as the data set names it: its class (or jpg/) folder and file name."""
+    return f"{Path(path).parent.name}/{Path(path).name}"
+
+
 def write_split(
-    out: Path, name: str, items: list[tuple[Path, int]], *, size, interpolation, threads, on_bad
-) -> tuple[dict, list[str]]:
+    out: Path, name: str, items: list[tuple[Path, int]], *, size, interpolation, threads, on_bad,
+    max_pixels: int = MAX_PIXELS,
+) -> tuple[dict, dict[str, str]]:  # fmt: skip
     """Stream the resized images of one split into out/<name>_images.npy (memory-mapped).
 
-    Returns the split's manifest entry and the images skipped as unreadable."""
+    Returns the split's manifest entry and its unusable images (name -> reason), left out."""
     images_path = out / f"{name}_images.npy"
     # A preallocated (sparse) .npy: the header now, each row written in place by a worker.
     array = np.lib.format.open_memmap(
@@ -100,22 +136,19 @@ def write_split(
     tasks = [(i, str(path)) for i, (path, _) in enumerate(items)]
     start, bad, digests = time.perf_counter(), {}, [b""] * len(items)
     context = mp.get_context("fork")
-    init = (str(images_path), offset, size, interpolation)
+    init = (str(images_path), offset, size, interpolation, max_pixels)
     with context.Pool(threads, _init_worker, init) as pool:
         results = pool.imap_unordered(_fill, tasks, chunksize=16)
         for done, (index, digest, error) in enumerate(results, start=1):
             digests[index] = digest
             if error:
-                log.warning("%s %s", "unreadable:" if on_bad == "fail" else "skipping", error)
-                bad[index] = items[index][0]
+                shown = image_name(items[index][0])
+                log.warning("%s %s: %s", "unusable:" if on_bad == "fail" else "skipping", shown,
+                            error)  # fmt: skip
+                bad[index] = (shown, error)
             if done % 1000 == 0 or done == len(tasks):
                 rate = done / max(time.perf_counter() - start, 1e-9)
                 log.info("standardise %s: %d/%d images (%.0f/s)", name, done, len(tasks), rate)
-    if bad and on_bad == "fail":
-        names = ", ".join(sorted(Path(p).name for p in bad.values())[:20])
-        raise BadImageError(
-            f"{len(bad)} unreadable image(s): {names} (data.on_bad_image: skip leaves them out)"
-        )
     keep = np.ones(len(items), dtype=bool)
     keep[list(bad)] = False
     if bad:
@@ -132,7 +165,7 @@ def write_split(
         # labels: sha256 of the file.
         "sha256": {"images_rows": rows.hexdigest(), "labels": _sha256(labels_path)},
     }
-    return entry, [f"{Path(p).parent.name}/{Path(p).name}" for p in bad.values()]
+    return entry, dict(bad.values())
 
 
 def check_disk_space(out: Path, n_images: int, size: int) -> None:
@@ -178,7 +211,7 @@ def standardise_listing(
     check_disk_space(out.parent, sum(len(v) for v in listing.values()), size)
     n_classes = len(class_names)
     with atomic_path(out, directory=True) as tmp:
-        splits, skipped = {}, []
+        splits, skipped = {}, {}
         for name, items in listing.items():
             splits[name], bad = write_split(
                 tmp,
@@ -188,10 +221,17 @@ def standardise_listing(
                 interpolation=settings.interpolation,
                 threads=threads,
                 on_bad=settings.on_bad_image,
+                max_pixels=settings.max_pixels,
             )
             labels = np.load(tmp / splits[name]["labels"])
             splits[name]["class_counts"] = np.bincount(labels, minlength=n_classes).tolist()
-            skipped += bad
+            skipped.update(bad)
+        if skipped and settings.on_bad_image == "fail":  # every split checked: name them all
+            named = "; ".join(f"{k} ({v})" for k, v in sorted(skipped.items()))
+            raise DataError(
+                f"{len(skipped)} unusable image(s): {named} (data.on_bad_image: skip leaves "
+                "them out)"
+            )
         manifest = {
             "source": source or {},
             "image_size": size,
@@ -201,7 +241,7 @@ def standardise_listing(
             "class_names": class_names,
             "class_counts": np.sum([s["class_counts"] for s in splits.values()], axis=0).tolist(),
             "splits": splits,
-            "skipped": skipped,
+            "skipped": sorted(skipped),
         }
         write_json(tmp / "manifest.json", manifest)
     return manifest
