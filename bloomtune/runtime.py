@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -103,6 +104,42 @@ def atomic_path(path: str | Path, *, directory: bool = False):
             os.replace(target, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+LOCK = ".lock"
+
+
+class Busy(OSError):
+    """Another process holds the lock: the message is one line naming the folder and holder."""
+
+
+@contextlib.contextmanager
+def exclusive(folder: str | Path, what: str):
+    """Hold folder/.lock for the block, or fail at once if another process holds it.
+
+    An advisory lock (flock) that the kernel releases when its process ends, even by SIGKILL, so
+    a crashed job never leaves a stale lock; it binds every process, whichever orchestrator
+    started it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise Busy(
+                f"{folder}: {holder} is already running {what} (Snakemake and DVC in one "
+                "project at once?); wait for it to finish or stop it"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def write_json(path: str | Path, value) -> None:

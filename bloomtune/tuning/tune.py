@@ -9,7 +9,7 @@ from pathlib import Path
 from bloomtune.data import dataset
 from bloomtune.errors import UserError
 from bloomtune.params import fingerprint
-from bloomtune.runtime import atomic_path, write_json
+from bloomtune.runtime import LOCK, atomic_path, exclusive, write_json
 from bloomtune.settings import TuneSettings
 from bloomtune.tuning.ledger import TrialRecorder, ledger_frame, summarise
 from bloomtune.tuning.pruners import tuner_pruner
@@ -28,7 +28,7 @@ def state_dir_for(state_root: Path, settings: TuneSettings, data_manifest: dict)
     params or data starts a fresh search instead of resuming an unrelated one."""
     key = fingerprint({"settings": settings.record(), "data": data_manifest["splits"]})
     for stale in state_root.glob("*") if state_root.exists() else []:
-        if stale.name != key:
+        if stale.name not in (key, LOCK):
             log.info("params or data changed: discarding the old search state %s", stale)
             shutil.rmtree(stale, ignore_errors=True)
     path = state_root / key
@@ -46,6 +46,13 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
         tuner_pruner(name, settings.tuner.options, budget.max_epochs)
         if url := settings.tuner.option("storage"):
             check_storage(name, url)
+    # One search of this tuner and repetition at a time, whoever started it.
+    with exclusive(state, f"the {name} search of seed {settings.seed}"):
+        return _search(settings, data_dir, out_dir, state)
+
+
+def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) -> dict:
+    name, budget = settings.tuner.name, settings.budget
     state_dir = state_dir_for(state, settings, dataset.manifest(data_dir))
     journal = state_dir / "ledger.jsonl"
     recorder = TrialRecorder(name, budget.objective, settings.space.names, journal, log)
