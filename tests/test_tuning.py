@@ -137,10 +137,17 @@ def test_a_finished_search_is_not_rerun_and_a_changed_one_starts_fresh(data, tmp
     _, changed = _tune(data, tmp_path, "optuna_tpe", max_trials=3, max_epochs=1)
     assert len(changed) == 3
     assert not set(changed["start_time"]) & set(first["start_time"])
-    states = list((tmp_path / "state" / "optuna_tpe").iterdir())
-    assert len(states) == 1  # the old search's state was discarded
+    states = [p.name for p in (tmp_path / "state" / "optuna_tpe").iterdir()]
+    assert sorted(states) == [".lock", best_key(tmp_path)]  # the old search's state was discarded
     best = json.loads((tmp_path / "tuning" / "optuna_tpe" / "best.json").read_text())
     assert best["settings"]["budget"]["max_trials"] == 3
+
+
+def best_key(tmp_path) -> str:
+    """The state folder name best.json records for the search."""
+    return json.loads((tmp_path / "tuning" / "optuna_tpe" / "best.json").read_text())[
+        "params_fingerprint"
+    ]
 
 
 def test_optuna_accepts_an_rdb_storage(data, tmp_path):
