@@ -19,12 +19,9 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 # The whole pipeline on synthetic flowers (config/demo.yaml): no network needed. Its 60 short
-# training jobs take one thread each, so two run at once on 2 cores (a full run gives each training
-# job every core, one at a time, so that its seconds are measured on an idle machine).
-DEMO_THREADS := --set-threads tune=1 best_epoch=1 retrain=1 evaluate=1
+# training jobs take one thread each (resources.training_threads), so two run at once on 2 cores.
 demo: setup
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml \
-		$(DEMO_THREADS)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
 	@echo "Report: results/report/report.html"
 
 # The same demo under DVC: merges config/demo.yaml into params.yaml, then dvc repro.

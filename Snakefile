@@ -42,6 +42,19 @@ SEEDS = list(config["seeds"])
 # Each stage's code: its script and every bloomtune module it imports (bloomtune/codedeps.py), so
 # editing any of them reruns the stage and those after it. dvc.yaml lists the same (tested).
 CODE = {stage: stage_code(stage) for stage in STAGE_SECTIONS}
+# What each job asks of the machine or cluster (params `resources`; no stage reads it, so a change
+# reruns nothing). A cluster profile overrides per rule (profiles/slurm/config.yaml).
+RESOURCES = config["resources"]
+# null: every core of this machine, which Snakemake caps at --cores (a cluster profile sets them).
+TRAINING_THREADS = RESOURCES["training_threads"] or os.cpu_count()
+
+
+def needs(kind):
+    """A job kind's memory (MB), wall time (minutes) and, for training, GPUs."""
+    asked = {"mem_mb": RESOURCES["mem_mb"][kind], "runtime": RESOURCES["runtime"][kind]}
+    if kind == "training" and RESOURCES["gpus"]:
+        asked["gpu"] = RESOURCES["gpus"]
+    return asked
 
 
 # One tune -> best_epoch -> retrain -> evaluate chain per tuner and repetition seed; repetition k of
@@ -81,6 +94,8 @@ rule download:
         "results/benchmarks/download.tsv"
     conda:
         ENV
+    resources:
+        **needs("download"),
     params:
         files=PARAMS,
         tracked=tracked("download"),
@@ -100,7 +115,9 @@ rule standardise:
         "results/benchmarks/standardise.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: os.cpu_count()
+    resources:
+        **needs("standardise"),
     params:
         files=PARAMS,
         tracked=tracked("standardise"),
@@ -109,8 +126,8 @@ rule standardise:
         "--out data/standardised --log {log}"
 
 
-# Training jobs take every core: they then run one at a time, so each tuner's time is measured
-# on the same idle machine.
+# Training jobs take every core by default: they then run one at a time, so each tuner's time is
+# measured on the same idle machine. resources.training_threads lets several run at once.
 rule tune:
     input:
         CODE["tune"],
@@ -124,7 +141,9 @@ rule tune:
         "results/benchmarks/tune/{tuner}/seed_{seed}.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: TRAINING_THREADS
+    resources:
+        **needs("training"),
     params:
         files=PARAMS,
         tracked=tracked("tune"),
@@ -149,7 +168,9 @@ rule best_epoch:
         "results/benchmarks/best_epoch/{tuner}/seed_{seed}.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: TRAINING_THREADS
+    resources:
+        **needs("training"),
     params:
         files=PARAMS,
         tracked=tracked("best_epoch"),
@@ -173,7 +194,9 @@ rule retrain:
         "results/benchmarks/retrain/{tuner}/seed_{seed}.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: TRAINING_THREADS
+    resources:
+        **needs("training"),
     params:
         files=PARAMS,
         tracked=tracked("retrain"),
@@ -211,7 +234,9 @@ rule evaluate:
         "results/benchmarks/evaluate/{tuner}/seed_{seed}.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: TRAINING_THREADS
+    resources:
+        **needs("training"),
     params:
         files=PARAMS,
         tracked=tracked("evaluate"),
@@ -273,6 +298,8 @@ rule report:
         "results/benchmarks/report.tsv"
     conda:
         ENV
+    resources:
+        **needs("report"),
     params:
         files=PARAMS,
         tracked=tracked("report"),
