@@ -158,6 +158,7 @@ class Report:
     def draw(self, out_dir: Path) -> dict[str, tuple[Path, str]]:
         """Write the figures; return name -> (path, caption)."""
         n = self.comparison.n
+        pooled = self.pooled_ledgers()
         spread = f" Line: median over {n} repetitions; band: interquartile range." if n > 1 else ""
         drawn = {
             "anytime": (
@@ -174,18 +175,16 @@ class Report:
                 f"Validation {self.objective} per epoch of each run's best hyperparameters.",
             ),
             "hyperparameters": (
-                figures.hyperparameters_tried(
-                    self.pooled_ledgers(), self.space, out_dir / "hyperparameters.png"
-                ),
+                figures.hyperparameters_tried(pooled, self.space, out_dir / "hyperparameters.png"),
                 "Every trial's hyperparameters, by tuner and status (all repetitions).",
             ),
         }
         values = {}
-        for tuner, ledger in self.pooled_ledgers().items():
-            if (
-                self.repetitions.loc[self.repetitions["tuner"] == tuner, "framework"].iloc[0]
-                == "optuna"
-            ):
+        frameworks = dict(
+            zip(self.repetitions["tuner"], self.repetitions["framework"], strict=True)
+        )
+        for tuner, ledger in pooled.items():
+            if frameworks[tuner] == "optuna":
                 if found := optuna_importances(ledger, self.space, self.objective):
                     values[tuner] = found
         drawn["importances"] = (
@@ -272,7 +271,7 @@ class Report:
             blocks.append(("text", note))
         blocks += [("headline", self.headline), ("heading", "Comparison")]
         if n == 1:
-            blocks.append(("table", single_table(self.repetitions, self.objective)))
+            blocks.append(("table", single_table(self.repetitions, self.comparison)))
         else:
             blocks.append(("table", aggregated_table(self.comparison, self.summary)))
         blocks.append(("text", bold_note(n)))

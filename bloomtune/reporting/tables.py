@@ -9,7 +9,6 @@ import pandas as pd
 
 from bloomtune.reporting import render, statistics
 from bloomtune.reporting.comparison import DESCRIBED, MEASURES, Comparison
-from bloomtune.settings import OBJECTIVES
 
 BOLD_NOTE = "Best value per column in bold: the best of one run each, not a tested difference."
 HEADERS = {  # column -> table header (units in headers)
@@ -88,14 +87,13 @@ def with_interval(summary: pd.DataFrame, column: str) -> list[str]:
     return cells
 
 
-def single_table(rows: pd.DataFrame, objective: str) -> render.Table:
+def single_table(rows: pd.DataFrame, comparison: Comparison) -> render.Table:
     """One run per tuner: its values, the best per column in bold (not a tested difference)."""
     frame = rows[SINGLE].reset_index(drop=True)
     bold = set()
     for column in SINGLE:
         if column in MEASURES:
-            way = MEASURES[column]
-            higher = (OBJECTIVES[objective] if way == "objective" else way) == "max"
+            higher = comparison.higher_is_better(column)
             values = frame[column]
             best = values.max() if higher else values.min()
             bold |= {(int(i), column) for i in np.flatnonzero(values == best)}
