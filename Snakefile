@@ -57,6 +57,20 @@ def needs(kind):
     return asked
 
 
+def workers(tuner):
+    """Processes a tuner's search runs at once (its `workers`, default 1)."""
+    return config["tuners"][tuner].get("workers", 1)
+
+
+def per_worker(asked):
+    """A tune job asks for its training resources once per worker (threads likewise)."""
+    return {
+        key: (lambda wildcards, value=value: value * workers(wildcards.tuner))
+        for key, value in asked.items()
+        if key != "runtime"
+    } | {"runtime": asked["runtime"]}
+
+
 # One tune -> best_epoch -> retrain -> evaluate chain per tuner and repetition seed; repetition k of
 # every tuner shares seed k. The seed is a wildcard, not a tracked param: adding one to `seeds`
 # runs only its jobs (and the report).
@@ -127,7 +141,9 @@ rule standardise:
 
 
 # Training jobs take every core by default: they then run one at a time, so each tuner's time is
-# measured on the same idle machine. resources.training_threads lets several run at once.
+# measured on the same idle machine. resources.training_threads lets several run at once. A tuner
+# with `workers: N` runs N trials at once in its tune job, which asks for N times the threads,
+# memory and GPUs (Snakemake caps threads at --cores; each worker gets its share).
 rule tune:
     input:
         CODE["tune"],
@@ -141,9 +157,9 @@ rule tune:
         "results/benchmarks/tune/{tuner}/seed_{seed}.tsv"
     conda:
         ENV
-    threads: TRAINING_THREADS
+    threads: lambda wildcards: TRAINING_THREADS * workers(wildcards.tuner)
     resources:
-        **needs("training"),
+        **per_worker(needs("training")),
     params:
         files=PARAMS,
         tracked=tracked("tune"),

@@ -31,18 +31,20 @@ class NoTraceback(logging.Formatter):
             record.exc_info, record.exc_text = saved
 
 
-def setup_logging(log_file: str | Path | None) -> None:
-    """Log to stderr and, when given, to the job's log file (truncated: one run per log).
+def setup_logging(log_file: str | Path | None, *, append: bool = False, tag: str = "") -> None:
+    """Log to stderr and, when given, to the job's log file (truncated: one run per log; a
+    worker process appends to its job's, its lines marked with `tag`).
 
     With a log file, tracebacks go to the file only; without one, to stderr."""
+    fmt = FORMAT.replace("%(name)s", f"[{tag}] %(name)s") if tag else FORMAT
     console = logging.StreamHandler(sys.stderr)
     handlers: list[logging.Handler] = [console]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w"))
-        console.setFormatter(NoTraceback(FORMAT, datefmt="%H:%M:%S"))
+        handlers.append(logging.FileHandler(log_file, mode="a" if append else "w"))
+        console.setFormatter(NoTraceback(fmt, datefmt="%H:%M:%S"))
     logging.basicConfig(
-        level=logging.INFO, format=FORMAT, datefmt="%H:%M:%S", handlers=handlers, force=True
+        level=logging.INFO, format=fmt, datefmt="%H:%M:%S", handlers=handlers, force=True
     )
 
 

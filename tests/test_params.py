@@ -29,6 +29,7 @@ BAD_VALUES = [
     ({"train": {"batch_size": "32"}}, "train.batch_size"),
     ({"train": {"validation_fraction": 1.5}}, "train.validation_fraction"),
     ({"tuning": {"objective": "accuracy"}}, "tuning.objective"),
+    ({"tuners": {"kt_random": {"workers": 0}}}, "tuners.kt_random.workers"),
     ({"tuning": {"max_trial": 3}}, "tuning"),
     ({"standardise": {"interpolation": "nearest"}}, "standardise.interpolation"),
     ({"data": {"source": "imagenet"}}, "data.source"),

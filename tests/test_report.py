@@ -37,7 +37,8 @@ def _best_json(params: dict, tuner: str, folder, seed: int = 1) -> dict:
     recorder.end("complete")
     images = np.zeros((100, 8, 8, 3), np.uint8), np.zeros(100, np.int64)
     data = TrainingData(Arrays(*images), Arrays(*images), n_classes=3, image_size=8)
-    return write_results(TrialRunner(settings, data, recorder), "key", folder / tuner)
+    runner = TrialRunner(settings, data, recorder, folder / tuner)
+    return write_results(runner, "key", folder / tuner)
 
 
 def _panel(folder, *overlays, seeds=(1,)):
@@ -67,6 +68,18 @@ def test_the_blog_config_is_flagged_as_not_comparable(tmp_path):
     assert table.loc["optuna_tpe", "max epochs per trial"] == 100
     assert table.loc["kt_random", "max epochs per trial"] == 3
     assert table.loc["kt_hyperband", "max epochs per trial"] == 10
+
+
+def test_the_panel_shows_workers_and_flags_a_parallel_tuner(tmp_path):
+    table, differences = _panel(tmp_path, "config/demo.yaml")
+    assert set(table["workers"]) == {1}
+    (tmp_path / "parallel.yaml").write_text("tuners:\n  kt_random: {workers: 2}\n")
+    table, differences = _panel(tmp_path / "p", "config/demo.yaml", tmp_path / "parallel.yaml")
+    assert table.loc["kt_random", "workers"] == 2
+    assert table.loc["optuna_tpe", "workers"] == 1
+    text = fairness_text(differences)
+    assert "workers differs (optuna_tpe: 1" in text and "kt_random: 2" in text
+    assert "fewer finished trials" in text
 
 
 def test_best_so_far_curve_follows_the_objective():

@@ -19,8 +19,16 @@ FAIRNESS = {
     "validation fraction": lambda b: b["settings"]["train"]["validation_fraction"],
     "validation images": lambda b: b["settings"]["validation_images"],
     "data seed": lambda b: b["settings"].get("data_seed"),
+    # Trials run at once: a sequential optimiser then learns from fewer finished trials.
+    "workers": lambda b: b.get("options", {}).get("workers", 1),
     "search space": lambda b: SearchSpace.from_params(b["settings"]["search_space"]).describe(),
 }
+
+
+PARALLEL = (
+    ": a tuner whose workers run trials at once chooses each from fewer finished trials than a "
+    "sequential one, and its seconds are not a sequential search's"
+)
 
 
 def _one_or_range(values: list) -> object:
@@ -49,7 +57,8 @@ def fairness(best: dict[tuple[str, int], dict]) -> tuple[pd.DataFrame, list[str]
     for label, get in FAIRNESS.items():
         if len({repr(get(b)) for b in best.values()}) > 1:
             listed = ", ".join(f"{t}: {v}" for t, v in table[label].items())
-            differences.append(f"{label} differs ({listed})")
+            why = PARALLEL if label == "workers" else ""
+            differences.append(f"{label} differs ({listed}){why}")
     seeds = {t: sorted(seed for tuner, seed in best if tuner == t) for t in tuners}
     table["repetition seeds"] = [", ".join(map(str, seeds[t])) for t in tuners]
     if len({tuple(v) for v in seeds.values()}) > 1:

@@ -4,6 +4,7 @@ trial (Keras Tuner's own run_trial, and its checkpoint on every improving epoch,
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import keras_tuner as kt
@@ -27,17 +28,37 @@ class SpaceHyperModel(kt.HyperModel):
         return None
 
 
+class SearchOver(Exception):
+    """The shared budget has no trial left for this process."""
+
+
 def _run_by(base, runner: TrialRunner, checkpoints: Path | None):
-    """A tuner class of `base` whose trials the shared runner runs."""
+    """A tuner class of `base` whose trials the shared runner runs, one at a time per process,
+    each under a slot of the shared budget taken before the oracle is asked for it."""
 
     class Run(base):
+        waiting = False
+
+        def pre_create_trial(self):
+            if self.waiting:  # the oracle answered IDLE (Hyperband waits for a rung): pause
+                time.sleep(0.5)
+            if reason := runner.budget.reserve():
+                raise SearchOver(reason)
+            self.waiting = True
+
+        def on_search_end(self):
+            runner.budget.release()  # the oracle handed out no further trial
+            super().on_search_end()
+
         def run_trial(self, trial, *args, **kwargs):
+            self.waiting = False
             number = int(trial.trial_id)
             values = trial.hyperparameters.values
             row = runner.recorded(number)
             if row is not None:
                 # Finished and journalled, but the process died before Keras Tuner saved its
                 # oracle: hand the oracle the journalled result instead of training it again.
+                runner.budget.release()
                 log.info("%s: trial %d finished before the restart; kept", runner.name, number)
             else:
                 parent = values.get("tuner/trial_id")
@@ -49,10 +70,6 @@ def _run_by(base, runner: TrialRunner, checkpoints: Path | None):
                     warm_start=checkpoints / f"{int(parent)}.weights.h5" if parent else None,
                     keep_weights=checkpoints / f"{number}.weights.h5" if checkpoints else None,
                 )
-                if reason := runner.exhausted():
-                    # The oracle hands out no further trial once it holds max_trials trials.
-                    log.info("%s: %s reached, search ends", runner.name, reason)
-                    self.oracle.max_trials = len(self.oracle.trials)
             if row["status"] == "failed":
                 raise kt.errors.FailedTrialError(row["failure_reason"])
             return {runner.settings.budget.objective: row["score"]}
@@ -95,10 +112,70 @@ def make_tuner(runner: TrialRunner, state_dir: Path):
     return hyperband
 
 
-def run_keras_tuner(runner: TrialRunner, state_dir: Path) -> None:
+def _search(tuner, runner: TrialRunner) -> None:
+    try:
+        # The runner trains on the search's own data; Keras Tuner passes nothing to fit, and
+        # its per-trial console table stays off (the runner logs one line per trial).
+        tuner.search(verbose=0)
+    except SearchOver as over:
+        log.info("%s: %s reached, search ends", runner.name, over)
+
+
+def keras_tuner_worker(runner: TrialRunner, state_dir: Path) -> None:
+    """One worker of a parallel search: its tuner asks the chief's oracle for trials (Keras
+    Tuner's distributed mode: KERASTUNER_TUNER_ID, _ORACLE_IP and _ORACLE_PORT are set)."""
+    _search(make_tuner(runner, state_dir), runner)
+
+
+def serve_oracle(oracle):
+    """Keras Tuner's chief oracle service on a free loopback port: (server, port)."""
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    protos.get_service_grpc().add_OracleServicer_to_server(OracleServicer(oracle), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port
+
+
+def run_keras_tuner(runner: TrialRunner, state_dir: Path, workers=None) -> None:
+    """The tune job's search: in this process, or, with `workers`, as Keras Tuner's chief: its
+    oracle serves trials to the workers, and a worker that dies has its trial failed in the
+    oracle (whose own chief would wait for it for ever) and in the ledger."""
     if reason := runner.exhausted():
         log.info("%s: budget already spent (%s)", runner.name, reason)
         return
-    # The runner trains on the search's own data; Keras Tuner passes nothing to fit, and its
-    # per-trial console table stays off (the runner logs one line per trial).
-    make_tuner(runner, state_dir).search(verbose=0)
+    tuner = make_tuner(runner, state_dir)
+    if workers is None:
+        _search(tuner, runner)
+        return
+    oracle = tuner.oracle
+    oracle.verbose = 0  # its console table stays off here too
+    server, port = serve_oracle(oracle)
+
+    def env(worker: int) -> dict:
+        return {
+            "KERASTUNER_TUNER_ID": f"tuner{worker}",
+            "KERASTUNER_ORACLE_IP": "127.0.0.1",
+            "KERASTUNER_ORACLE_PORT": str(port),
+        }
+
+    def on_death(worker: int, reason: str) -> None:
+        trial = oracle.ongoing_trials.get(f"tuner{worker}")
+        number, values = (None, None) if trial is None else (int(trial.trial_id), {})
+        if trial is not None:
+            values = trial.hyperparameters.values
+        runner.budget.reap(worker, reason, number, values)
+        if trial is not None:
+            trial.status, trial.message = kt.engine.trial.TrialStatus.FAILED, reason
+            oracle.end_trial(trial)
+        oracle.tuner_ids.discard(f"tuner{worker}")
+
+    try:
+        workers.run(on_death, env)
+    finally:
+        server.stop(grace=None)

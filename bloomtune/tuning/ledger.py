@@ -59,8 +59,8 @@ class TrialRecorder(keras.callbacks.Callback):
     """Records every trial of one search into an append-only journal (JSON lines).
 
     Used as a Keras callback for per-epoch values; the same instance serves every trial. The
-    journal survives a crash: written rows are kept. It is read once; this recorder is its only
-    writer, so later rows are kept in memory too (the budget is checked every epoch)."""
+    journal survives a crash: written rows are kept. Several worker processes may append to it;
+    each reads what the others added since its last look (the budget is checked every epoch)."""
 
     def __init__(self, tuner: str, objective: str, hp_names: list[str], journal: Path, log):
         super().__init__()
@@ -68,14 +68,18 @@ class TrialRecorder(keras.callbacks.Callback):
         self.journal, self.log = Path(journal), log
         self.total_trials: int | None = None
         self.current: dict | None = None
-        self._rows: list[dict] | None = None
+        self._rows: list[dict] = []
+        self._read = 0  # bytes of the journal read so far
+        self.sink = self.append  # where a finished row goes (a shared budget adds its lock)
 
     def rows(self) -> list[dict]:
-        if self._rows is None:
-            self._rows = []
-            if self.journal.exists():
-                with open(self.journal) as fh:
-                    self._rows = [json.loads(line) for line in fh if line.strip()]
+        if self.journal.exists() and self.journal.stat().st_size > self._read:
+            with open(self.journal, "rb") as fh:
+                fh.seek(self._read)
+                text = fh.read()
+            complete = text[: text.rfind(b"\n") + 1]  # a line still being written waits
+            self._rows += [json.loads(line) for line in complete.splitlines() if line.strip()]
+            self._read += len(complete)
         return list(self._rows)
 
     def recorded_row(self, trial: int) -> dict | None:
@@ -110,8 +114,8 @@ class TrialRecorder(keras.callbacks.Callback):
         return self.current["history"] if self.current else []
 
     @property
-    def current_wall_s(self) -> float:
-        return time.perf_counter() - self.current["wall0"] if self.current else 0.0
+    def current_cpu_s(self) -> float:
+        return time.process_time() - self.current["cpu0"] if self.current else 0.0
 
     def end(self, status: str, reason: str = "") -> dict:
         """Close the current trial with its status and append its ledger row."""
@@ -122,33 +126,57 @@ class TrialRecorder(keras.callbacks.Callback):
             best is None or any(x is not None and not math.isfinite(x) for x in losses)
         ):
             status, reason = "failed", reason or "NaN or infinite loss"
-        row = {
+        row = self.closed_row(
+            cur["trial"],
+            cur["hp"],
+            status,
+            reason,
+            best=best,
+            epochs_run=len(cur["history"]),
+            start_time=cur["start_time"],
+            wall_s=time.perf_counter() - cur["wall0"],
+            cpu_s=time.process_time() - cur["cpu0"],
+        )
+        self.sink(row)
+        return row
+
+    def closed_row(
+        self,
+        trial: int,
+        hp: dict,
+        status: str,
+        reason: str,
+        *,
+        best: dict | None = None,
+        epochs_run: int = 0,
+        start_time: str | None = None,
+        wall_s: float = 0.0,
+        cpu_s: float = 0.0,
+    ) -> dict:
+        """A ledger row; `best` is the epoch record where the objective peaked, if any."""
+        return {
             "tuner": self.tuner,
-            "trial": cur["trial"],
+            "trial": int(trial),
             "status": status,
-            **cur["hp"],
+            **{k: hp.get(k) for k in self.hp_names},
             "score": best[self.objective] if best and status != "failed" else None,
             "val_accuracy": best["val_accuracy"] if best else None,
             "val_loss": best["val_loss"] if best else None,
             "best_epoch": best["epoch"] if best else None,
-            "epochs_run": len(cur["history"]),
-            "start_time": cur["start_time"],
+            "epochs_run": epochs_run,
+            "start_time": start_time or _now(),
             "end_time": _now(),
-            "wall_s": round(time.perf_counter() - cur["wall0"], 3),
-            "cpu_s": round(time.process_time() - cur["cpu0"], 3),
+            "wall_s": round(wall_s, 3),
+            "cpu_s": round(cpu_s, 3),
             "failure_reason": " ".join(reason.split())[:300] if status == "failed" else "",
         }
-        self.append(row)
-        return row
 
     def append(self, row: dict) -> None:
-        self.rows()  # the journal as it was, before this row joins it
         self.journal.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.journal, "a") as fh:
-            fh.write(json.dumps(row) + "\n")
+        with open(self.journal, "ab") as fh:  # one write of a whole line: appends never mix
+            fh.write((json.dumps(row) + "\n").encode())
             fh.flush()
             os.fsync(fh.fileno())
-        self._rows.append(row)
         self._progress(row)
 
     def _progress(self, row: dict) -> None:

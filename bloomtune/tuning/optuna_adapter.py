@@ -12,6 +12,7 @@ from bloomtune.params import ParamsError
 from bloomtune.runtime import derive_seed
 from bloomtune.tuning.pruners import tuner_pruner
 from bloomtune.tuning.runner import TrialRunner
+from bloomtune.tuning.workers import worker_seed
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -69,40 +70,76 @@ def close_interrupted(study, runner: TrialRunner) -> None:
         tell(study, trial.number, row)
 
 
-def run_optuna(runner: TrialRunner, state_dir) -> None:
+def open_study(runner: TrialRunner, state_dir, worker: int = 0):
+    """The search's study, created if new, with this worker's sampler."""
     settings = runner.settings
     tuner, budget = settings.tuner, settings.budget
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    pruner_name = tuner.option("pruner", "none")
     # A fresh sampler replays its seed's stream from the start, so a resumed search would repeat
     # the configurations its random start-up already tried: reseed by the trials already recorded.
     resumed = len(runner.recorder.rows())
     seed = derive_seed(settings.seed, "resume", resumed) if resumed else settings.seed
-    study = optuna.create_study(
+    return optuna.create_study(
         # The state folder's name fingerprints params and data: a changed search gets a fresh
         # study even in a shared RDB storage.
         study_name=f"bloomtune-{tuner.name}-{state_dir.name}",
         storage=storage_for(runner, state_dir),
-        sampler=make_sampler(tuner.option("sampler", "tpe"), seed, tuner.name),
+        sampler=make_sampler(
+            tuner.option("sampler", "tpe"), worker_seed(seed, worker), tuner.name
+        ),
         pruner=tuner_pruner(tuner.name, tuner.options, budget.max_epochs),
         direction="maximize" if budget.direction == "max" else "minimize",
         load_if_exists=True,
     )
-    close_interrupted(study, runner)
-    done = len(study.get_trials(deepcopy=False, states=FINISHED))
-    if (reason := runner.exhausted()) or done >= budget.max_trials:
-        log.info("%s: budget already spent (%s)", tuner.name, reason or "max_trials")
-        return
-    for _ in range(budget.max_trials - done):
-        trial = study.ask()
+
+
+def search(study, runner: TrialRunner) -> None:
+    """Ask, run and tell trials while the shared budget gives this process a slot; the slot is
+    taken with the trial, so a worker killed in between leaves no trial unaccounted for."""
+    tuner, budget = runner.settings.tuner, runner.settings.budget
+    pruner_name = tuner.option("pruner", "none")
+    asked = {}
+    while not (
+        reason := runner.budget.reserve(take=lambda: asked.setdefault("t", study.ask()).number)
+    ):
+        trial = asked.pop("t")
         callbacks = []
         if pruner_name != "none":
             from optuna_integration import KerasPruningCallback
 
             callbacks.append(KerasPruningCallback(trial, budget.objective))
-        hp = settings.space.suggest_optuna(trial)
+        hp = runner.settings.space.suggest_optuna(trial)
         row = runner.run(trial.number, hp, callbacks=callbacks, pruned=(optuna.TrialPruned,))
         tell(study, trial, row)
-        if reason := runner.exhausted():
-            log.info("%s: %s reached, search ends", tuner.name, reason)
-            break
+    log.info("%s: %s reached, search ends", tuner.name, reason)
+
+
+def optuna_worker(runner: TrialRunner, state_dir) -> None:
+    """One worker process of a parallel search: the study exists already."""
+    search(open_study(runner, state_dir, runner.worker), runner)
+
+
+def run_optuna(runner: TrialRunner, state_dir, workers=None) -> None:
+    """The tune job's search: in this process, or by `workers` sharing one study. The study is
+    created here, once, before any worker starts (processes creating it at once would race)."""
+    name = runner.settings.tuner.name
+    study = open_study(runner, state_dir)
+    close_interrupted(study, runner)
+    if reason := runner.exhausted():
+        log.info("%s: budget already spent (%s)", name, reason)
+        return
+    if workers is None:
+        search(study, runner)
+        return
+
+    def orphans(live: set[int]) -> list[tuple[int, dict]]:
+        """Trials a dead worker asked for but had not started (none can be mid-ask now)."""
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        return [(t.number, t.params) for t in running if t.number not in live]
+
+    def on_death(worker: int, reason: str) -> None:
+        for row in runner.budget.reap(worker, reason, orphans=orphans):
+            tell(study, row["trial"], row)
+
+    workers.run(on_death)
+    close_interrupted(study, runner)

@@ -16,6 +16,7 @@ from bloomtune.data.dataset import TrainingData
 from bloomtune.runtime import derive_seed, seed_everything
 from bloomtune.settings import TuneSettings
 from bloomtune.training.model import ModelTooLargeError, auto_max_params, build_model
+from bloomtune.tuning.budget import SharedBudget
 from bloomtune.tuning.ledger import TrialRecorder
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,9 @@ class BudgetStop(keras.callbacks.Callback):
         self.runner = runner
 
     def on_epoch_end(self, epoch, logs=None):
-        budget = self.runner.settings.budget
-        if not (budget.max_total_epochs or budget.timeout_s):
-            return
-        reason = self.runner.exhausted()
-        if reason and not reason.startswith("max_trials"):
+        recorder = self.runner.recorder
+        finished = len(recorder.current_history)
+        if reason := self.runner.budget.next_epoch(finished, recorder.current_cpu_s):
             log.info("%s: %s reached, stopping the current trial", self.runner.name, reason)
             self.model.stop_training = True
 
@@ -64,25 +63,28 @@ class BestWeights(keras.callbacks.Callback):
 class TrialRunner:
     """Runs one search's trials on its data and records each in the ledger."""
 
-    def __init__(self, settings: TuneSettings, data: TrainingData, recorder: TrialRecorder):
+    def __init__(
+        self,
+        settings: TuneSettings,
+        data: TrainingData,
+        recorder: TrialRecorder,
+        state_dir: Path,
+        worker: int = 0,
+    ):
         self.settings, self.data, self.recorder = settings, data, recorder
-        self.name = settings.tuner.name
+        self.name, self.worker = settings.tuner.name, worker
+        self.budget = SharedBudget(settings.budget, recorder, state_dir, worker)
         limit = settings.budget.max_model_params
         self.max_params = auto_max_params() if limit == "auto" else limit
 
+    @property
+    def workers(self) -> int:
+        return self.settings.tuner.option("workers", 1)
+
     def exhausted(self) -> str | None:
-        """Which shared limit the search has reached, if any (trials, total epochs, time)."""
-        rows = self.recorder.rows()
-        epochs = sum(r["epochs_run"] for r in rows) + len(self.recorder.current_history)
-        wall = sum(r["wall_s"] for r in rows) + self.recorder.current_wall_s
-        budget = self.settings.budget
-        if len(rows) >= budget.max_trials:
-            return f"max_trials ({budget.max_trials})"
-        if budget.max_total_epochs and epochs >= budget.max_total_epochs:
-            return f"max_total_epochs ({budget.max_total_epochs})"
-        if budget.timeout_s and wall >= budget.timeout_s:
-            return f"timeout_s ({budget.timeout_s})"
-        return None
+        """Which shared limit the search has reached, if any (trials, total epochs, time),
+        counting every worker's running trial."""
+        return self.budget.exhausted()
 
     def recorded(self, number: int) -> dict | None:
         """The ledger row of a trial that finished before a restart, if any."""
@@ -90,8 +92,9 @@ class TrialRunner:
 
     def record_interrupted(self, number: int, hp: dict) -> dict:
         """Close a trial a killed process left running: failed, the budget counts it."""
-        self.recorder.begin(number, hp)
-        return self.recorder.end("failed", "interrupted: the tuning process stopped mid-trial")
+        reason = "interrupted: the tuning process stopped mid-trial"
+        rows = self.budget.reap(self.worker, reason, number, hp)
+        return rows[0] if rows else self.recorded(number)
 
     def run(
         self,
@@ -113,6 +116,7 @@ class TrialRunner:
         Hyperband's continued trials); `keep_weights` writes the best epoch's weights there once
         the trial's clock has stopped, so writing them is not timed."""
         self.recorder.begin(number, hp)
+        self.budget.begin(number, hp)
         seed_everything(derive_seed(self.settings.seed, "trial", number))
         keras.backend.clear_session()  # free the previous trial's graph and memory
         gc.collect()

@@ -51,16 +51,25 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
         return _search(settings, data_dir, out_dir, state)
 
 
+def make_runner(settings: TuneSettings, data_dir: Path, state_dir: Path, worker: int = 0):
+    """The trial runner of one process of the search: its data, ledger and shared budget."""
+    journal = state_dir / "ledger.jsonl"
+    recorder = TrialRecorder(settings.tuner.name, settings.budget.objective, settings.space.names,
+                             journal, log)  # fmt: skip
+    recorder.total_trials = settings.budget.max_trials
+    data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
+    return TrialRunner(settings, data, recorder, state_dir, worker)
+
+
 def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) -> dict:
     name, budget = settings.tuner.name, settings.budget
     state_dir = state_dir_for(state, settings, dataset.manifest(data_dir))
-    journal = state_dir / "ledger.jsonl"
-    recorder = TrialRecorder(name, budget.objective, settings.space.names, journal, log)
-    recorder.total_trials = budget.max_trials
-    data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
+    runner = make_runner(settings, data_dir, state_dir)
+    runner.budget.clear()  # slots held by a stopped run's processes, which are all gone
+    data = runner.data
     log.info(
         "%s, seed %d: %s search, %d train / %d validation images, %d classes, "
-        "up to %d trials x %d epochs",
+        "up to %d trials x %d epochs%s",
         name,
         settings.seed,
         settings.tuner.framework,
@@ -69,18 +78,23 @@ def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) 
         data.n_classes,
         budget.max_trials,
         budget.max_epochs,
+        f", {runner.workers} workers" if runner.workers > 1 else "",
     )
-    runner = TrialRunner(settings, data, recorder)
-    if done := len(recorder.rows()):
+    if done := len(runner.recorder.rows()):
         log.info("%s: resuming, %d trials already recorded", name, done)
+    workers = None
+    if runner.workers > 1:
+        from bloomtune.tuning.workers import Workers
+
+        workers = Workers(settings, data_dir, state_dir)
     if settings.tuner.framework == "optuna":
         from bloomtune.tuning.optuna_adapter import run_optuna
 
-        run_optuna(runner, state_dir)
+        run_optuna(runner, state_dir, workers)
     else:
         from bloomtune.tuning.keras_tuner_adapter import run_keras_tuner
 
-        run_keras_tuner(runner, state_dir)
+        run_keras_tuner(runner, state_dir, workers)
     return write_results(runner, state_dir.name, out_dir)
 
 
