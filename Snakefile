@@ -140,6 +140,28 @@ rule standardise:
         "--out data/standardised --log {log}"
 
 
+# A pretrained backbone's weights are data: fetched once and verified (a model without them
+# writes only data/weights/weights.json).
+rule weights:
+    input:
+        CODE["weights"],
+    output:
+        directory("data/weights"),
+    log:
+        "results/logs/weights.log",
+    benchmark:
+        "results/benchmarks/weights.tsv"
+    conda:
+        ENV
+    resources:
+        **needs("download"),
+    params:
+        files=PARAMS,
+        tracked=tracked("weights"),
+    shell:
+        "python scripts/weights.py --params {params.files} --out data/weights --log {log}"
+
+
 # Training jobs take every core by default: they then run one at a time, so each tuner's time is
 # measured on the same idle machine. resources.training_threads lets several run at once. A tuner
 # with `workers: N` runs N trials at once in its tune job, which asks for N times the threads,
@@ -148,6 +170,7 @@ rule tune:
     input:
         CODE["tune"],
         data="data/standardised",
+        weights="data/weights",
     output:
         trials="results/tuning/{tuner}/seed_{seed}/trials.csv",
         best="results/tuning/{tuner}/seed_{seed}/best.json",
@@ -174,6 +197,7 @@ rule best_epoch:
     input:
         CODE["best_epoch"],
         data="data/standardised",
+        weights="data/weights",
         best="results/tuning/{tuner}/seed_{seed}/best.json",
     output:
         history="results/best_epoch/{tuner}/seed_{seed}/history.csv",
@@ -200,6 +224,7 @@ rule retrain:
     input:
         CODE["retrain"],
         data="data/standardised",
+        weights="data/weights",
         chosen="results/best_epoch/{tuner}/seed_{seed}/best_epoch.json",
     output:
         model="results/models/{tuner}/seed_{seed}.keras",

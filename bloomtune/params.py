@@ -23,9 +23,10 @@ SCHEMA = ROOT / "config" / "schema.yaml"
 STAGE_SECTIONS = {
     "download": ["seed", "data"],
     "standardise": ["standardise", "data.on_bad_image"],
-    "tune": ["seed", "train", "tuning", "search_space", "tuners.{tuner}"],
-    "best_epoch": ["seed", "train", "tuning.objective", "best_epoch", "tuners.{tuner}"],
-    "retrain": ["seed", "train", "tuners.{tuner}"],
+    "weights": ["model"],
+    "tune": ["seed", "train", "tuning", "model", "search_space", "tuners.{tuner}"],
+    "best_epoch": ["seed", "train", "tuning.objective", "model", "best_epoch", "tuners.{tuner}"],
+    "retrain": ["seed", "train", "model", "tuners.{tuner}"],
     "evaluate": [],
     "report": ["report", "tuners", "seeds"],
 }
@@ -111,13 +112,24 @@ def _check_ranges(params: dict) -> None:
 
     Optuna pruner options are checked by the tune stage (bloomtune.tuning.pruners), and by the
     Snakefile for every tuner before any job runs."""
-    from bloomtune.tuning.space import dimension
+    from bloomtune.model_spec import check_model
+    from bloomtune.tuning.space import SearchSpace, dimension
 
     for name, spec in params["search_space"].items():
+        if spec is None:  # removed by an overlay
+            continue
         try:
             dimension(name, spec)
         except ValueError as exc:
             raise ParamsError(f"search_space.{name}: {exc}") from None
+    try:
+        SearchSpace.from_params(params["search_space"])
+    except ValueError as exc:  # a condition on a missing or later dimension, or a wrong value
+        raise ParamsError(f"search_space.{exc}") from None
+    space = {name: spec for name, spec in params["search_space"].items() if spec is not None}
+    if not space:
+        raise ParamsError("search_space: every dimension is null; declare at least one")
+    check_model(params["model"], space, params["standardise"]["image_size"])
     source = params["data"]["source"]
     if source not in params["data"]:
         raise ParamsError(f"data.{source}: data.source is {source!r} but this section is missing")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 
+from bloomtune.model_spec import ModelSpec
 from bloomtune.params import ParamsError, merge, stage_params
 from bloomtune.tuning.space import SearchSpace
 
@@ -62,15 +63,20 @@ class TuneSettings:
     budget: Budget
     train: Training
     space: SearchSpace
+    model: ModelSpec = ModelSpec()
 
     def record(self) -> dict:
-        """What defines the search, as plain values: best.json's settings, the state key."""
+        """What defines the search, as plain values: best.json's settings, the state key. The
+        default model (the blog's CNN) adds nothing, so searches from before `model:` existed
+        keep their key and resume."""
+        model = {} if self.model == ModelSpec() else {"model": self.model.record()}
         return {
             "seed": self.seed,
             "data_seed": self.data_seed,
             "budget": asdict(self.budget),
             "train": asdict(self.train),
             "search_space": self.space.as_params(),
+            **model,
             "tuner": dict(self.tuner.options),
         }
 
@@ -84,6 +90,7 @@ class BestEpochSettings:
     train: Training
     max_epochs: int
     patience: int
+    model: ModelSpec = ModelSpec()
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class RetrainSettings:
     tuner: Tuner
     seed: int
     train: Training
+    model: ModelSpec = ModelSpec()
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,11 @@ class StandardiseSettings:
     interpolation: str
     on_bad_image: str = "fail"
     max_pixels: int = 89_478_485  # Pillow's default: larger images are refused from the header
+
+
+@dataclass(frozen=True)
+class WeightsSettings:
+    model: ModelSpec
 
 
 @dataclass(frozen=True)
@@ -144,7 +157,7 @@ def _tune(sections, tuner, seed):
     space = SearchSpace.from_params(sections["search_space"])
     return TuneSettings(
         _tuner(sections, tuner), seed, sections["seed"], _budget(sections, tuner),
-        _training(sections, tuner), space,
+        _training(sections, tuner), space, ModelSpec.from_params(sections["model"]),
     )  # fmt: skip
 
 
@@ -153,11 +166,15 @@ def _best_epoch(sections, tuner, seed):
     return BestEpochSettings(
         _tuner(sections, tuner), seed, sections["seed"], sections["tuning.objective"],
         _training(sections, tuner), own["max_epochs"], own["patience"],
+        ModelSpec.from_params(sections["model"]),
     )  # fmt: skip
 
 
 def _retrain(sections, tuner, seed):
-    return RetrainSettings(_tuner(sections, tuner), seed, _training(sections, tuner))
+    return RetrainSettings(
+        _tuner(sections, tuner), seed, _training(sections, tuner),
+        ModelSpec.from_params(sections["model"]),
+    )  # fmt: skip
 
 
 def _download(sections, tuner, seed):
@@ -178,6 +195,9 @@ def _report(sections, tuner, seed):
 RESOLVERS = {
     "download": _download,
     "standardise": _standardise,
+    "weights": lambda sections, tuner, seed: WeightsSettings(
+        ModelSpec.from_params(sections["model"])
+    ),
     "tune": _tune,
     "best_epoch": _best_epoch,
     "retrain": _retrain,

@@ -100,7 +100,14 @@ def test_unknown_tuner_is_refused_by_name():
 def test_stage_gets_only_the_sections_it_declares():
     params = load_params([ROOT / "params.yaml"])
     sections = stage_params(params, "tune", "kt_random")
-    assert set(sections) == {"seed", "train", "tuning", "search_space", "tuners.kt_random"}
+    assert set(sections) == {
+        "seed",
+        "train",
+        "tuning",
+        "model",
+        "search_space",
+        "tuners.kt_random",
+    }
     assert sections["tuners.kt_random"]["algorithm"] == "random"
 
 

@@ -102,6 +102,11 @@ def test_snakemake_runs_the_whole_dag(snakemake_project):
             24,
             {"standardise"} | {run_name(s, t) for s in PER_TUNER for t in TUNERS},
         ),
+        (  # another model family: the weights stage and every training job, no data stage
+            "model",
+            {"family": "custom", "builder": "examples.small_cnn:build"},
+            {"weights"} | {run_name(s, t) for s in PER_TUNER for t in TUNERS},
+        ),
     ],
 )
 def test_snakemake_reruns_exactly_what_a_change_touches(snakemake_project, key, value, expected):
@@ -200,6 +205,11 @@ def test_dvc_commit_after_snakemake_leaves_status_clean(snakemake_project):
         ("report.title", "Another title", {"report"}),
         ("standardise.image_size", 24, {"standardise"}),
         ("tuning.max_trials", 3, {run_name("tune", t) for t in TUNERS}),
+        (
+            "model",
+            {"family": "custom", "builder": "examples.small_cnn:build"},
+            {"weights"} | {run_name(s, t) for s in PER_TUNER[:3] for t in TUNERS},
+        ),
         (
             "seeds",
             [SEED, SEED + 1],

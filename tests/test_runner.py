@@ -30,7 +30,7 @@ def _nan_loss_model(*args, **kwargs):
 
 
 def _faulty_build():
-    """build_model that fails trial k with the k-th failure kind, then builds normally."""
+    """The runner's build that fails trial k with the k-th failure kind, then builds normally."""
     faults = [
         ModelTooLargeError("model would have 9 parameters, over tuning.max_model_params (1)"),
         MemoryError("simulated"),
@@ -40,7 +40,7 @@ def _faulty_build():
     ]
     calls = []
 
-    def build(*args, **kwargs):
+    def build(spec, *args, **kwargs):
         calls.append(1)
         fault = faults[len(calls) - 1] if len(calls) <= len(faults) else None
         if fault == "nan":
@@ -71,7 +71,7 @@ def data(tmp_path_factory):
 def test_every_failure_kind_is_recorded_alike_and_the_search_goes_on(
     data, tmp_path, monkeypatch, caplog, tuner
 ):
-    monkeypatch.setattr(runner, "build_model", _faulty_build())
+    monkeypatch.setattr(runner, "build", _faulty_build())
     settings = tune_settings(tuner, max_trials=6, max_epochs=1)
     with caplog.at_level(logging.WARNING, logger="bloomtune"):
         best = run_tuning(settings, data, tmp_path / "out", tmp_path / "state")

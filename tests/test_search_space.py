@@ -85,3 +85,72 @@ def test_the_report_describes_every_dimension():
 def test_a_dimension_that_contradicts_itself_is_refused(spec, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         SearchSpace.from_params({"x": spec})
+
+
+CONDITIONAL = SearchSpace.from_params(
+    {
+        "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
+        "momentum": {"type": "float", "low": 0.5, "high": 0.99, "when": {"optimizer": "sgd"}},
+        "dropout": {"type": "fixed", "value": 0.2},
+        "unfreeze": {"type": "int", "low": 0, "high": 20, "step": 5},
+    }
+)
+
+
+def test_optuna_asks_a_conditional_dimension_only_when_its_parent_allows_it():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(30):
+        trial = study.ask()
+        values = CONDITIONAL.suggest_optuna(trial)
+        seen.add(values["optimizer"])
+        assert ("momentum" in values) == (values["optimizer"] == "sgd")
+        assert "momentum" in trial.params or values["optimizer"] == "adam"
+        assert values["dropout"] == 0.2 and "dropout" not in trial.params  # never sampled
+        assert values["unfreeze"] in (0, 5, 10, 15, 20)
+        study.tell(trial, 0.0)
+    assert seen == {"adam", "sgd"}
+
+
+def test_keras_tuner_declares_a_conditional_dimension_in_its_parents_scope():
+    hp = kt.HyperParameters()
+    CONDITIONAL.declare_keras_tuner(hp)
+    assert hp.get("dropout") == 0.2
+    oracle = kt.oracles.RandomSearchOracle(
+        objective=kt.Objective("score", "max"), max_trials=30, seed=0
+    )
+    oracle.hyperparameters = hp
+    seen = set()
+    for index in range(30):
+        values = oracle.populate_space(f"{index:02d}")["values"]
+        active = CONDITIONAL.active(values)
+        seen.add(active["optimizer"])
+        assert ("momentum" in active) == (active["optimizer"] == "sgd")
+        if "momentum" in active:
+            assert 0.5 <= active["momentum"] <= 0.99
+    assert seen == {"adam", "sgd"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"momentum": {"type": "float", "low": 0, "high": 1, "when": {"optimizer": "sgd"}},
+          "optimizer": {"type": "categorical", "choices": ["sgd"]}},
+         "momentum: when names 'optimizer', which is not a dimension declared before it"),
+        ({"lr": {"type": "float", "low": 0.1, "high": 1},
+          "momentum": {"type": "float", "low": 0, "high": 1, "when": {"lr": 0.5}}},
+         "momentum: when needs a categorical or fixed 'lr'"),
+        ({"optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
+          "momentum": {"type": "float", "low": 0, "high": 1, "when": {"optimizer": "nag"}}},
+         "momentum: optimizer never takes ['nag']"),
+    ],
+)  # fmt: skip
+def test_a_wrong_condition_is_refused_naming_the_dimension(spec, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SearchSpace.from_params(spec)
+
+
+def test_a_space_without_conditions_keeps_its_params_form():
+    # The search's key (a fingerprint of this form) is unchanged for existing spaces.
+    assert SPACE.as_params()["filters"] == {"type": "categorical", "choices": [64, 128]}
+    assert CONDITIONAL.as_params()["momentum"]["when"] == {"optimizer": ["sgd"]}

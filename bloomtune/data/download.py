@@ -74,16 +74,18 @@ def fetch(
     timeout: float = 30,
     min_rate: float = 1024,
     window: float = 60,
+    md5_key: str = "data.oxford102.md5",
+    hint=_hint,
 ) -> None:
     """Download url to dest, resuming a partial dest.part with HTTP Range, retrying with backoff,
     and renaming into place only once the md5 matches. A verified dest is not fetched again.
 
     A transfer that receives less than `min_rate` bytes per second over a whole `window` of
-    seconds is aborted (and retried), so a server that trickles bytes cannot hang the stage."""
+    seconds is aborted (and retried), so a server that trickles bytes cannot hang the stage.
+    `md5_key` names where the md5 comes from, `hint(url)` what to do when the url is out of
+    reach."""
     if md5 is None:
-        log.warning(
-            "%s: no md5 in params (data.oxford102.md5), the file is not verified", dest.name
-        )
+        log.warning("%s: no md5 in params (%s), the file is not verified", dest.name, md5_key)
     if dest.exists() and (md5 is None or md5sum(dest) == md5):
         log.info("%s: already present%s", dest.name, "" if md5 is None else " and verified")
         return
@@ -97,12 +99,12 @@ def fetch(
                 break
             if exc.code < 500 or attempt == retries:
                 part.unlink(missing_ok=True)
-                raise DownloadError(f"{_hint(url)} (HTTP {exc.code})") from None
+                raise DownloadError(f"{hint(url)} (HTTP {exc.code})") from None
             what = describe(exc)
         except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
             what = describe(exc)
             if attempt == retries:
-                raise DownloadError(f"{_hint(url)} ({what})") from None
+                raise DownloadError(f"{hint(url)} ({what})") from None
         wait = min(2**attempt, 30) * 0.5
         log.warning("%s: %s, retrying in %.1f s (%d/%d)", url, what, wait, attempt + 1, retries)
         time.sleep(wait)
@@ -111,7 +113,7 @@ def fetch(
         if actual != md5:
             part.unlink(missing_ok=True)
             raise DownloadError(
-                f"{url}: md5 {actual} does not match data.oxford102.md5 {md5}; nothing was kept"
+                f"{url}: md5 {actual} does not match {md5_key} {md5}; nothing was kept"
             )
     os.replace(part, dest)
 

@@ -61,13 +61,15 @@ def optuna_importances(ledger: pd.DataFrame, space: SearchSpace, objective: str)
     import optuna
 
     complete = ledger[(ledger["status"] == "complete") & ledger["score"].notna()]
-    varying = [n for n in space.names if complete[n].nunique() > 1]
+    # fANOVA needs every trial to have a value: a conditional dimension inactive in some is left
+    # out, as is any that never varied.
+    varying = [n for n in space.names if complete[n].notna().all() and complete[n].nunique() > 1]
     if len(complete) < 3 or not varying:
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     direction = "maximize" if OBJECTIVES[objective] == "max" else "minimize"
     study = optuna.create_study(direction=direction)
-    distributions = space.optuna_distributions()
+    distributions = {n: d for n, d in space.optuna_distributions().items() if n in varying}
     for _, row in complete.iterrows():
         params = {}
         for name, dist in distributions.items():
@@ -84,6 +86,19 @@ def optuna_importances(ledger: pd.DataFrame, space: SearchSpace, objective: str)
     return optuna.importance.get_param_importances(study, evaluator=evaluator)
 
 
+def describe_model(model: dict) -> str:
+    """The model family in a few words: backbone and weights (with their hash), or builder."""
+    if model["family"] == "transfer":
+        weights = model.get("weights") or "none (trained from scratch)"
+        if model.get("weights_sha256"):
+            weights += f", sha256 {model['weights_sha256']}"
+        size = f", input {model['input_size']} px" if model.get("input_size") else ""
+        return f"transfer: {model['backbone']}{size}, weights {weights}"
+    if model["family"] == "custom":
+        return f"custom: {model['builder']}"
+    return "blog_cnn: the blog's Conv2D, Flatten, Dense"
+
+
 def provenance(runs: list[Run]) -> dict[str, str]:
     versions = []
     for package in PACKAGES:
@@ -97,6 +112,7 @@ def provenance(runs: list[Run]) -> dict[str, str]:
     for run in runs:
         fingerprints.setdefault(run.tuner, []).append(run.best["params_fingerprint"])
     return {
+        "model": describe_model(runs[0].best.get("model", {"family": "blog_cnn"})),
         "data": f"{data['source']}, split {data['split']}, {data['image_size']} px",
         "manifest sha256": ", ".join(sorted({m["data"]["manifest_sha256"] for m in metrics})),
         "data seed": ", ".join(sorted({str(r.best["settings"].get("data_seed")) for r in runs})),

@@ -12,7 +12,7 @@ from bloomtune.data import dataset
 from bloomtune.errors import DataError
 from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, seed_everything, write_json
 from bloomtune.settings import OBJECTIVES, BestEpochSettings
-from bloomtune.training.model import build_model
+from bloomtune.training.families import build
 from bloomtune.training.progress import EpochLogger
 from bloomtune.tuning.ledger import best_epoch_of
 
@@ -26,7 +26,7 @@ def find_best_epoch(
     tuner, objective = settings.tuner.name, settings.objective
     data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
     seed_everything(derive_seed(settings.seed, "best_epoch"))
-    model = build_model(best["hyperparameters"], data.image_size, data.n_classes)
+    model = build(settings.model, best["hyperparameters"], data.image_size, data.n_classes)
     stopper = keras.callbacks.EarlyStopping(
         monitor=objective, mode=OBJECTIVES[objective], patience=settings.patience
     )

@@ -49,6 +49,29 @@ def auto_max_params() -> int:
     return max(1, available // 2 // 16)
 
 
+def check_size(n_params: int, max_params: int | None) -> None:
+    if max_params is not None and n_params > max_params:
+        raise ModelTooLargeError(
+            f"model would have {n_params:,} parameters, over tuning.max_model_params "
+            f"({max_params:,})"
+        )
+
+
+def compile_classifier(model, optimizer, n_classes: int):
+    """Sparse cross-entropy with accuracy and top-5 accuracy, as every stage reads them."""
+    import keras
+
+    model.compile(
+        optimizer=optimizer,
+        loss="sparse_categorical_crossentropy",
+        metrics=[
+            "accuracy",
+            keras.metrics.SparseTopKCategoricalAccuracy(k=min(5, n_classes), name="top5_accuracy"),
+        ],
+    )
+    return model
+
+
 def build_model(hp: dict, image_size: int, n_classes: int, max_params: int | None = None):
     """Conv2D -> Flatten -> Dense(softmax), RMSprop; uint8 pixels are rescaled inside the model."""
     import keras
@@ -59,11 +82,7 @@ def build_model(hp: dict, image_size: int, n_classes: int, max_params: int | Non
         raise ModelTooLargeError(
             f"kernel_size {hp['kernel_size']} does not fit a {image_size}-pixel image"
         )
-    if max_params is not None and n_params > max_params:
-        raise ModelTooLargeError(
-            f"model would have {n_params:,} parameters, over tuning.max_model_params "
-            f"({max_params:,})"
-        )
+    check_size(n_params, max_params)
     model = keras.Sequential(
         [
             keras.Input((image_size, image_size, 3), dtype="uint8"),
@@ -78,12 +97,5 @@ def build_model(hp: dict, image_size: int, n_classes: int, max_params: int | Non
             keras.layers.Dense(n_classes, activation="softmax"),
         ]
     )
-    model.compile(
-        optimizer=keras.optimizers.RMSprop(learning_rate=float(hp["learning_rate"])),
-        loss="sparse_categorical_crossentropy",
-        metrics=[
-            "accuracy",
-            keras.metrics.SparseTopKCategoricalAccuracy(k=min(5, n_classes), name="top5_accuracy"),
-        ],
-    )
-    return model
+    optimizer = keras.optimizers.RMSprop(learning_rate=float(hp["learning_rate"]))
+    return compile_classifier(model, optimizer, n_classes)

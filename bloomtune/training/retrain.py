@@ -8,7 +8,7 @@ from pathlib import Path
 from bloomtune.data import dataset
 from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, seed_everything, write_json
 from bloomtune.settings import RetrainSettings
-from bloomtune.training.model import build_model
+from bloomtune.training.families import build
 from bloomtune.training.progress import EpochLogger
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ def retrain(
     data = dataset.load_all_training(data_dir)
     info = dataset.manifest(data_dir)
     seed_everything(derive_seed(settings.seed, "retrain"))
-    model = build_model(chosen["hyperparameters"], info["image_size"], info["n_classes"])
+    model = build(settings.model, chosen["hyperparameters"], info["image_size"], info["n_classes"])
     epochs = chosen["best_epoch"]
     with Stopwatch() as clock:
         model.fit(

@@ -64,7 +64,7 @@ def _run_by(base, runner: TrialRunner, checkpoints: Path | None):
                 parent = values.get("tuner/trial_id")
                 row = runner.run(
                     number,
-                    {name: values[name] for name in runner.settings.space.names},
+                    runner.settings.space.active(values),
                     epochs=values.get("tuner/epochs"),
                     initial_epoch=values.get("tuner/initial_epoch", 0),
                     warm_start=checkpoints / f"{int(parent)}.weights.h5" if parent else None,

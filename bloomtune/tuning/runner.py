@@ -15,7 +15,8 @@ import keras
 from bloomtune.data.dataset import TrainingData
 from bloomtune.runtime import derive_seed, seed_everything
 from bloomtune.settings import TuneSettings
-from bloomtune.training.model import ModelTooLargeError, auto_max_params, build_model
+from bloomtune.training.families import build
+from bloomtune.training.model import ModelTooLargeError, auto_max_params
 from bloomtune.tuning.budget import SharedBudget
 from bloomtune.tuning.ledger import TrialRecorder
 
@@ -124,7 +125,10 @@ class TrialRunner:
         best = BestWeights(budget.objective, budget.direction) if keep_weights else None
         shared = [self.recorder, keras.callbacks.TerminateOnNaN(), BudgetStop(self)]
         try:
-            model = build_model(hp, self.data.image_size, self.data.n_classes, self.max_params)
+            model = build(
+                self.settings.model, hp, self.data.image_size, self.data.n_classes,
+                self.max_params,
+            )  # fmt: skip
             if warm_start is not None:
                 model.load_weights(warm_start)
             model.fit(

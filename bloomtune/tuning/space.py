@@ -1,15 +1,21 @@
 """The one search space declared in params.yaml, as dimension objects that present themselves to
-Optuna, to Keras Tuner and to the report (light: the params check imports it)."""
+Optuna, to Keras Tuner and to the report (light: the params check imports it).
+
+Beyond categorical, int (with a step) and float ranges: `fixed` values, and conditional
+dimensions (`when: {parent: [values]}`) that exist only while an earlier categorical or fixed
+dimension takes one of those values: Optuna asks for them define-by-run, Keras Tuner declares
+them in a `conditional_scope`, and a trial where one is inactive records it empty."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Categorical:
     name: str
     choices: tuple
+    when: tuple = field(default=(), kw_only=True)  # (parent, values) of a conditional one
 
     def __post_init__(self):
         if len(set(map(repr, self.choices))) != len(self.choices):
@@ -34,11 +40,42 @@ class Categorical:
 
 
 @dataclass(frozen=True)
+class Fixed:
+    """A value every trial uses: declared so that the model sees it and the ledger records it."""
+
+    name: str
+    value: object
+    when: tuple = field(default=(), kw_only=True)
+
+    @property
+    def choices(self) -> tuple:
+        return (self.value,)
+
+    def suggest_optuna(self, trial):
+        return self.value  # nothing to sample; Optuna's samplers never see it
+
+    def declare_keras_tuner(self, hp):
+        return hp.Fixed(self.name, self.value)
+
+    def optuna_distribution(self):
+        from optuna.distributions import CategoricalDistribution
+
+        return CategoricalDistribution([self.value])
+
+    def describe(self) -> str:
+        return f"{self.name} = {self.value}"
+
+    def as_params(self) -> dict:
+        return {"type": "fixed", "value": self.value}
+
+
+@dataclass(frozen=True)
 class _Range:
     name: str
     low: float
     high: float
     log: bool = False
+    when: tuple = field(default=(), kw_only=True)
 
     def __post_init__(self):
         if self.low > self.high:
@@ -105,47 +142,126 @@ class FloatRange(_Range):
         return {"type": "float", "low": self.low, "high": self.high, "log": self.log}
 
 
+def _when(spec: dict) -> tuple:
+    """A conditional dimension's (parent, allowed values), from `when: {parent: value(s)}`."""
+    if not spec.get("when"):
+        return ()
+    ((parent, values),) = spec["when"].items()
+    return (parent, tuple(values) if isinstance(values, list) else (values,))
+
+
 def dimension(name: str, spec: dict):
     """One dimension from its params entry (already schema-checked); ValueError if inconsistent."""
-    kind = spec["type"]
+    kind, when = spec["type"], _when(spec)
     if kind == "categorical":
-        return Categorical(name, tuple(spec["choices"]))
+        return Categorical(name, tuple(spec["choices"]), when=when)
+    if kind == "fixed":
+        return Fixed(name, spec["value"], when=when)
     if kind == "int":
         return IntRange(
-            name, spec["low"], spec["high"], spec.get("log", False), spec.get("step", 1)
-        )
-    return FloatRange(name, float(spec["low"]), float(spec["high"]), spec.get("log", False))
+            name, spec["low"], spec["high"], spec.get("log", False), spec.get("step", 1),
+            when=when,
+        )  # fmt: skip
+    return FloatRange(
+        name, float(spec["low"]), float(spec["high"]), spec.get("log", False), when=when
+    )
+
+
+def _with_condition(dim, text: str) -> str:
+    if not dim.when:
+        return text
+    parent, values = dim.when
+    return f"{text} (when {parent} in {{{', '.join(map(str, values))}}})"
 
 
 @dataclass(frozen=True)
 class SearchSpace:
     dimensions: tuple
 
+    def __post_init__(self):
+        seen = {}
+        for dim in self.dimensions:
+            if dim.when:
+                parent, values = dim.when
+                if parent not in seen:
+                    raise ValueError(
+                        f"{dim.name}: when names {parent!r}, which is not a dimension declared "
+                        "before it"
+                    )
+                if seen[parent].choices is None:
+                    raise ValueError(f"{dim.name}: when needs a categorical or fixed {parent!r}")
+                unknown = [v for v in values if v not in seen[parent].choices]
+                if unknown:
+                    raise ValueError(f"{dim.name}: {parent} never takes {unknown}")
+            seen[dim.name] = dim
+
     @classmethod
     def from_params(cls, section: dict) -> SearchSpace:
-        return cls(tuple(dimension(name, spec) for name, spec in section.items()))
+        """The space of a `search_space` section; a dimension set to null (by an overlay, which
+        can only add or change keys) is left out."""
+        return cls(
+            tuple(dimension(name, spec) for name, spec in section.items() if spec is not None)
+        )
 
     @property
     def names(self) -> list[str]:
         return [d.name for d in self.dimensions]
 
+    @property
+    def conditional(self) -> bool:
+        return any(d.when for d in self.dimensions)
+
     def __iter__(self):
         return iter(self.dimensions)
 
+    def _active(self, dim, values: dict) -> bool:
+        if not dim.when:
+            return True
+        parent, allowed = dim.when
+        return parent in values and values[parent] in allowed
+
     def suggest_optuna(self, trial) -> dict:
-        """Ask an Optuna trial for one value of every dimension."""
-        return {d.name: d.suggest_optuna(trial) for d in self.dimensions}
+        """Ask an Optuna trial for one value of every active dimension (define-by-run)."""
+        values = {}
+        for dim in self.dimensions:
+            if self._active(dim, values):
+                values[dim.name] = dim.suggest_optuna(trial)
+        return values
 
     def declare_keras_tuner(self, hp) -> dict:
-        """Declare every dimension on a Keras Tuner HyperParameters object; return its values."""
-        return {d.name: d.declare_keras_tuner(hp) for d in self.dimensions}
+        """Declare every dimension on a Keras Tuner HyperParameters object, a conditional one
+        inside its parent's conditional_scope; return the values."""
+        values = {}
+        for dim in self.dimensions:
+            if dim.when:
+                parent, allowed = dim.when
+                with hp.conditional_scope(parent, list(allowed)):
+                    values[dim.name] = dim.declare_keras_tuner(hp)
+            else:
+                values[dim.name] = dim.declare_keras_tuner(hp)
+        return values
+
+    def active(self, values: dict) -> dict:
+        """The values of the dimensions active under `values` (in declaration order)."""
+        out = {}
+        for dim in self.dimensions:
+            if dim.name in values and self._active(dim, out):
+                out[dim.name] = values[dim.name]
+        return out
 
     def optuna_distributions(self) -> dict:
         """The space as Optuna distributions (to rebuild a study from a ledger)."""
         return {d.name: d.optuna_distribution() for d in self.dimensions}
 
     def describe(self) -> str:
-        return "; ".join(d.describe() for d in self.dimensions)
+        return "; ".join(_with_condition(d, d.describe()) for d in self.dimensions)
 
     def as_params(self) -> dict:
-        return {d.name: d.as_params() for d in self.dimensions}
+        out = {}
+        for d in self.dimensions:
+            entry = d.as_params()
+            if d.when:
+                parent, values = d.when
+                entry["when"] = {parent: list(values)}
+            out[d.name] = entry
+        return out

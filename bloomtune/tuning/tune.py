@@ -9,7 +9,7 @@ from pathlib import Path
 from bloomtune.data import dataset
 from bloomtune.errors import UserError
 from bloomtune.params import fingerprint
-from bloomtune.runtime import LOCK, atomic_path, exclusive, write_json
+from bloomtune.runtime import LOCK, atomic_path, exclusive, read_json, write_json
 from bloomtune.settings import TuneSettings
 from bloomtune.tuning.ledger import TrialRecorder, ledger_frame, summarise
 from bloomtune.tuning.pruners import tuner_pruner
@@ -112,6 +112,16 @@ def check_budget(name: str, rows: list[dict], budget) -> None:
         )
 
 
+def model_record(spec) -> dict:
+    """The model family's settings and, for pretrained weights, the weights file's sha256."""
+    record = spec.record()
+    if spec.family == "transfer" and spec.weights:
+        from bloomtune.data.weights import RECORD
+
+        record["weights_sha256"] = read_json(spec.weights_dir / RECORD).get("sha256")
+    return record
+
+
 def write_results(runner: TrialRunner, key: str, out_dir: Path) -> dict:
     settings, rows = runner.settings, runner.recorder.rows()
     name, objective = settings.tuner.name, settings.budget.objective
@@ -133,6 +143,7 @@ def write_results(runner: TrialRunner, key: str, out_dir: Path) -> dict:
         "score": best["score"],
         "trial": best["trial"],
         "hyperparameters": {k: best[k] for k in settings.space.names},
+        "model": model_record(settings.model),
         "totals": totals,
         "params_fingerprint": key,
         "settings": {

@@ -1,0 +1,98 @@
+"""A keras.applications backbone with a new classification head.
+
+The backbone gets uint8 images cast to float and its own preprocessing (MobileNetV3 and
+EfficientNetV2 carry it as layers; ResNet50V2's scaling to [-1, 1] is a Rescaling layer), at its
+input size (`model.input_size`, or the standardised image size; a Resizing layer between them).
+Its batch normalisation stays in inference mode. Tunable: learning_rate, dropout, dense_units (a
+hidden layer in the head, 0 for none), unfreeze (how many of the backbone's top layers train; 0
+trains the head alone), optimizer (adam, rmsprop, sgd) and momentum (sgd's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bloomtune.errors import UserError
+
+# name -> (keyword arguments of the keras.applications function, rescaling outside it)
+BACKBONES = {
+    "MobileNetV3Small": ({"include_preprocessing": True}, None),
+    "EfficientNetV2B0": ({"include_preprocessing": True}, None),
+    "ResNet50V2": ({}, (1 / 127.5, -1.0)),
+}
+DEFAULTS = {
+    "learning_rate": 1e-3,
+    "dropout": 0.2,
+    "dense_units": 0,
+    "unfreeze": 0,
+    "optimizer": "adam",
+    "momentum": 0.9,
+}
+
+
+class WeightsMissing(UserError, FileNotFoundError):
+    """The pretrained weights file is not where the weights stage puts it."""
+
+
+def weights_file(spec) -> Path | None:
+    """The verified local ImageNet weights of the backbone (None for `weights: null`)."""
+    if spec.weights is None:
+        return None
+    from bloomtune.data.weights import local_name
+
+    path = Path(spec.weights_dir) / local_name(spec.backbone)
+    if not path.exists():
+        raise WeightsMissing(
+            f"model.weights: the {spec.backbone} ImageNet weights are not at {path}; run the "
+            "weights stage first (snakemake or dvc repro run it)"
+        )
+    return path
+
+
+def _optimizer(hp: dict):
+    import keras
+
+    rate = float(hp["learning_rate"])
+    if hp["optimizer"] == "sgd":
+        return keras.optimizers.SGD(learning_rate=rate, momentum=float(hp["momentum"]))
+    if hp["optimizer"] == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=rate)
+    if hp["optimizer"] == "adam":
+        return keras.optimizers.Adam(learning_rate=rate)
+    raise ValueError(f"unknown optimizer {hp['optimizer']!r} (adam, rmsprop, sgd)")
+
+
+def make_backbone(name: str, size: int, weights):
+    import keras
+
+    kwargs, _ = BACKBONES[name]
+    return getattr(keras.applications, name)(
+        include_top=False, weights=weights, input_shape=(size, size, 3), pooling="avg", **kwargs
+    )
+
+
+def build_transfer(spec, hp: dict, image_size: int, n_classes: int):
+    import keras
+
+    from bloomtune.training.model import compile_classifier
+
+    hp = {**DEFAULTS, **hp}
+    size = spec.input_size or image_size
+    backbone = make_backbone(spec.backbone, size, weights_file(spec))
+    trainable_from = len(backbone.layers) - int(hp["unfreeze"])
+    for index, layer in enumerate(backbone.layers):
+        batch_norm = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = index >= trainable_from and not batch_norm
+    inputs = keras.Input((image_size, image_size, 3), dtype="uint8")
+    x = keras.layers.Rescaling(1.0)(inputs)  # uint8 -> float32, values kept
+    if size != image_size:
+        x = keras.layers.Resizing(size, size)(x)
+    if scaling := BACKBONES[spec.backbone][1]:
+        x = keras.layers.Rescaling(*scaling)(x)
+    x = backbone(x, training=False)
+    if int(hp["dense_units"]) > 0:
+        x = keras.layers.Dense(int(hp["dense_units"]), activation="relu")(x)
+    if float(hp["dropout"]) > 0:
+        x = keras.layers.Dropout(float(hp["dropout"]))(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
+    model = keras.Model(inputs, outputs, name=f"transfer_{spec.backbone}")
+    return compile_classifier(model, _optimizer(hp), n_classes)
