@@ -58,7 +58,8 @@ def test_the_slurm_profile_runs_jobs_as_slurm_jobs_with_local_numbers(cluster, t
     result = _on_cluster(remote, cluster, TARGETS)
     output = result.stdout + result.stderr
     submitted = re.findall(r"submitted with SLURM jobid (\d+)", output)
-    assert len(submitted) == 2 + 4 * len(RUNS), output[-3000:]  # every job, none run locally
+    # download, standardise, weights, then 4 jobs per run: every job, none run locally
+    assert len(submitted) == 3 + 4 * len(RUNS), output[-3000:]
     slurm_logs = list((remote / "results" / "logs" / "slurm").rglob("*.log"))
     assert len(slurm_logs) == len(submitted)
     local = _project(tmp_path / "local", SMALL)

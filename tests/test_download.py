@@ -99,7 +99,7 @@ def server(oxford_files):
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(dl.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(dl._fetch.time, "sleep", lambda seconds: None)
 
 
 def _settings(url: str, files: dict[str, bytes]) -> dict:

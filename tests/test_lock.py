@@ -33,7 +33,7 @@ def test_snakemake_and_dvc_started_together_never_share_a_search(tmp_path):
     values = yaml.safe_load(params.read_text())
     values["tuning"].update(max_trials=6, max_epochs=3)  # long enough to overlap
     params.write_text(yaml.safe_dump(values, sort_keys=False))
-    snakemake(["--cores", "2", "data/standardised"], project)
+    snakemake(["--cores", "2", "data/standardised", "data/weights"], project)
     target = "results/tuning/kt_random/seed_1/trials.csv"
     jobs = [
         [str(BIN / "snakemake"), "--cores", "1", target],

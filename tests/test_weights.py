@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from test_download import Server
 
-from bloomtune.data import download as dl
+from bloomtune.data import fetch as dl
 from bloomtune.data import weights as wt
 from bloomtune.model_spec import ModelSpec
 from bloomtune.training.families import build

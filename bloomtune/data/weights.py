@@ -11,7 +11,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from bloomtune.data.download import fetch, md5sum
+from bloomtune.data.fetch import fetch, md5sum
 from bloomtune.model_spec import ModelSpec
 from bloomtune.runtime import atomic_path, write_json
 
