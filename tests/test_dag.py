@@ -4,6 +4,8 @@ each stage's code deps are its script's import closure."""
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 
 import pytest
 from conftest import ROOT, snakemake
@@ -95,3 +97,21 @@ def test_snakemake_lint_is_clean(project):
     result = snakemake(["--lint"], project, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stage", ["download", "standardise", "weights", "report"])
+def test_a_stage_that_does_not_train_does_not_import_tensorflow(stage):
+    # Importing every module of the stage's code, as its job does, must not start TensorFlow
+    # (seconds of start-up and memory in every such job).
+    modules = [p[:-3].replace("/", ".") for p in stage_code(stage)
+               if p.startswith("bloomtune/") and p.endswith(".py")]  # fmt: skip
+    probe = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]", (stage, result.stdout)

@@ -185,13 +185,24 @@ def test_a_new_repetition_runs_only_its_jobs_and_a_removed_one_leaves_the_report
     assert "none is claimed" in (results / "report.html").read_text()
 
 
-def test_dvc_commit_after_snakemake_leaves_status_clean(snakemake_project):
-    # DVC reads params.yaml only: give it the values Snakemake ran with, then record the outputs.
-    run([sys.executable, "-m", "bloomtune.overlay", "config/smoke.yaml"], snakemake_project)
-    dvc(["commit", "--force"], snakemake_project)
+def test_recording_a_snakemake_run_with_dvc_leaves_both_up_to_date(snakemake_project):
+    # The README's sequence: merge the overlay into params.yaml (DVC reads only that), dvc commit,
+    # then refresh Snakemake's view of the relinked files; bloomtune.record does all three.
+    record = [sys.executable, "-m", "bloomtune.record", "--configfile", "config/smoke.yaml"]
+    result = run(record, snakemake_project)
+    assert "both up to date" in result.stdout
     assert "up to date" in dvc(["status"], snakemake_project).stdout
     repro = dvc(["repro"], snakemake_project)
     assert "Running stage" not in repro.stdout, repro.stdout
+    assert snakemake_jobs(snakemake_project, ["--configfile", "config/smoke.yaml"]) == {}
+
+
+def test_recording_refuses_a_run_that_is_not_finished(project):
+    record = [sys.executable, "-m", "bloomtune.record", "--configfile", "config/smoke.yaml"]
+    result = run(record, project, check=False)
+    assert result.returncode != 0
+    assert "Snakemake has jobs to run" in result.stderr
+    assert not (project / ".dvc" / "cache").exists()  # nothing was committed
 
 
 @pytest.mark.parametrize(
