@@ -60,6 +60,7 @@ def test_snakemake_runs_the_whole_dag(snakemake_project):
     html = (results / "report" / "report.html").read_text()
     assert "http://" not in html and "https://" not in html  # self-contained
     assert 'class="headline"' in html and "none is claimed" in html  # the answer, and its limit
+    assert "Optimiser overhead" in html and summary["overhead_share"].between(0, 1).all()
     assert html.count('src="data:image/png;base64,') == 5
     for tuner in TUNERS:
         assert f"<td>{tuner}</td>" in html
@@ -79,7 +80,7 @@ def test_snakemake_runs_the_whole_dag(snakemake_project):
         assert per_class["images"].sum() == metrics["test_images"]
         assert run_path(results / "models", tuner, ".keras").stat().st_size > 0
         trials = pd.read_csv(run_path(results / "tuning", tuner) / "trials.csv")
-        assert 1 <= len(trials) <= 2
+        assert 1 <= len(trials) <= 2 and (trials["overhead_s"] >= 0).all()
         for stage in PER_TUNER:
             assert run_path(results / "logs" / stage, tuner, ".log").read_text().strip()
             assert run_path(results / "benchmarks" / stage, tuner, ".tsv").exists()

@@ -215,3 +215,30 @@ def test_a_lead_significant_over_some_tuners_only_is_said_so_and_not_bolded():
     assert text.startswith("Over 8 repetitions, best ranks first on test accuracy")
     assert "significant at 0.05 after Holm's correction over low, but not over close" in text
     assert comparison.significant_leader("test_accuracy") is None
+
+
+def _ledger_run(tuner: str, overhead: list[float], wall: list[float]):
+    from types import SimpleNamespace
+
+    ledger = pd.DataFrame({"overhead_s": overhead, "wall_s": wall})
+    return SimpleNamespace(tuner=tuner, ledger=ledger)
+
+
+def test_optimiser_overhead_is_each_tuners_share_and_over_five_percent_is_flagged():
+    from bloomtune.reporting.overhead import overhead_shares, overhead_text
+
+    runs = [
+        _ledger_run("kt_bayesian", [1.0, 2.0], [10.0, 10.0]),  # 3 of 23 s: 13.0 %
+        _ledger_run("kt_bayesian", [0.0], [7.0]),  # pooled: 3 of 30 s, 10.0 %
+        _ledger_run("optuna_tpe", [0.1, 0.1], [10.0, 9.8]),  # 0.2 of 20 s: 1.0 %
+    ]
+    shares = overhead_shares(runs)
+    assert shares == {"kt_bayesian": pytest.approx(0.1), "optuna_tpe": pytest.approx(0.01)}
+    said, flagged = overhead_text(shares)
+    assert flagged and "kt_bayesian 10.0%, optuna_tpe 1.0%" in said
+    assert "Over 5%: kt_bayesian;" in said
+    said, flagged = overhead_text({"optuna_tpe": 0.01})
+    assert not flagged and "Over" not in said
+    old = _ledger_run("kt_random", [0.0], [1.0])
+    old.ledger = old.ledger.drop(columns="overhead_s")  # a ledger from before overhead existed
+    assert overhead_shares([old]) == {"kt_random": None}

@@ -15,6 +15,7 @@ import pandas as pd
 from bloomtune.reporting import figures, render, statistics
 from bloomtune.reporting.comparison import Comparison, headline, smallest_useful_n
 from bloomtune.reporting.fairness import fairness, fairness_text
+from bloomtune.reporting.overhead import overhead_shares, overhead_text
 from bloomtune.reporting.runs import Run, load_runs, repetitions
 from bloomtune.reporting.tables import (
     HEADERS,
@@ -140,6 +141,8 @@ class Report:
             {(r.tuner, r.seed): r.best for r in self.runs}
         )
         self.headline = headline(self.comparison)
+        self.overheads = overhead_shares(self.runs)
+        self.summary["overhead_share"] = self.summary["tuner"].map(self.overheads)
 
     def by_tuner(self, get) -> dict[str, list]:
         grouped: dict[str, list] = {}
@@ -304,6 +307,8 @@ class Report:
         if n > 1:
             per_run = rounded(self.repetitions[PER_RUN])
             blocks += [("heading", "Every repetition"), ("table", render.Table(per_run, HEADERS))]
+        said, flagged = overhead_text(self.overheads)
+        blocks += [("heading", "Optimiser overhead"), ("unfair" if flagged else "text", said)]
         blocks += [
             ("heading", "Fairness"),
             ("unfair" if self.differences else "verdict", fairness_text(self.differences)),

@@ -32,6 +32,7 @@ def ledger_columns(hp_names: list[str]) -> list[str]:
         "end_time",
         "wall_s",
         "cpu_s",
+        "overhead_s",
         "failure_reason",
     ]
 
@@ -86,8 +87,11 @@ class TrialRecorder(keras.callbacks.Callback):
         """The journal's row for `trial`, if it finished before (e.g. before a crash)."""
         return next((row for row in self.rows() if row["trial"] == int(trial)), None)
 
-    def begin(self, trial: int, hp: dict) -> None:
+    def begin(self, trial: int, hp: dict, overhead_s: float = 0.0) -> None:
+        """Start timing trial `trial`; `overhead_s` is what the search spent outside training
+        since this process's previous trial (the optimiser's suggestion and update)."""
         self.current = {
+            "overhead_s": overhead_s,
             "trial": int(trial),
             "hp": {k: hp.get(k) for k in self.hp_names},
             "history": [],
@@ -136,6 +140,7 @@ class TrialRecorder(keras.callbacks.Callback):
             start_time=cur["start_time"],
             wall_s=time.perf_counter() - cur["wall0"],
             cpu_s=time.process_time() - cur["cpu0"],
+            overhead_s=cur["overhead_s"],
         )
         self.sink(row)
         return row
@@ -152,6 +157,7 @@ class TrialRecorder(keras.callbacks.Callback):
         start_time: str | None = None,
         wall_s: float = 0.0,
         cpu_s: float = 0.0,
+        overhead_s: float = 0.0,
     ) -> dict:
         """A ledger row; `best` is the epoch record where the objective peaked, if any."""
         return {
@@ -168,6 +174,7 @@ class TrialRecorder(keras.callbacks.Callback):
             "end_time": _now(),
             "wall_s": round(wall_s, 3),
             "cpu_s": round(cpu_s, 3),
+            "overhead_s": round(overhead_s, 3),
             "failure_reason": " ".join(reason.split())[:300] if status == "failed" else "",
         }
 
@@ -232,5 +239,6 @@ def summarise(rows: list[dict], objective: str) -> dict:
         "epochs_consumed": sum(r["epochs_run"] for r in rows),
         "wall_s": round(sum(r["wall_s"] for r in rows), 3),
         "cpu_s": round(sum(r["cpu_s"] for r in rows), 3),
+        "overhead_s": round(sum(r.get("overhead_s", 0.0) for r in rows), 3),
     }
     return {"best": best, "totals": totals}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import time
 from pathlib import Path
 
 import keras
@@ -77,6 +78,7 @@ class TrialRunner:
         self.budget = SharedBudget(settings.budget, recorder, state_dir, worker)
         limit = settings.budget.max_model_params
         self.max_params = auto_max_params() if limit == "auto" else limit
+        self.idle_since = time.perf_counter()  # outside training since: the optimiser's time
 
     @property
     def workers(self) -> int:
@@ -116,7 +118,7 @@ class TrialRunner:
         `pruned` is recorded pruned. `warm_start` loads weights before training (Keras Tuner
         Hyperband's continued trials); `keep_weights` writes the best epoch's weights there once
         the trial's clock has stopped, so writing them is not timed."""
-        self.recorder.begin(number, hp)
+        self.recorder.begin(number, hp, overhead_s=time.perf_counter() - self.idle_since)
         self.budget.begin(number, hp)
         seed_everything(derive_seed(self.settings.seed, "trial", number))
         keras.backend.clear_session()  # free the previous trial's graph and memory
@@ -153,4 +155,5 @@ class TrialRunner:
             keep_weights.parent.mkdir(parents=True, exist_ok=True)
             model.set_weights(best.weights)
             model.save_weights(keep_weights)
+        self.idle_since = time.perf_counter()
         return row
