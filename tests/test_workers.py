@@ -20,12 +20,27 @@ from conftest import ROOT, tool_env
 from postgres_server import postgres_server
 from tuning_data import tiny_data
 
+from bloomtune.data.standardise import standardise
+from bloomtune.data.synthetic import write_synthetic
+from bloomtune.settings import StandardiseSettings
+
 MAX_TRIALS = 6
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     return tiny_data(tmp_path_factory.mktemp("workers"))
+
+
+@pytest.fixture(scope="module")
+def slower_data(tmp_path_factory):
+    """Enough images that an epoch lasts a few tenths of a second: a worker seen one epoch into a
+    trial is still in it when the kill lands."""
+    folder = tmp_path_factory.mktemp("slower")
+    write_synthetic(folder / "raw", n_classes=3, images_per_class=80, image_size=48, seed=0)
+    settings = StandardiseSettings(image_size=32, split="blog", interpolation="area")
+    standardise(settings, folder / "raw", folder / "std", threads=2)
+    return folder / "std"
 
 
 def _start(tmp_path, data, tuner: str, entry: dict, tuning: dict | None = None):
@@ -55,7 +70,8 @@ def _finish(process, tmp_path, timeout=300) -> pd.DataFrame:
 
 
 def _kill_a_worker_mid_trial(process, tmp_path, timeout=240) -> int:
-    """SIGKILL the first worker seen training (after another trial finished); its pid."""
+    """SIGKILL the first worker seen one epoch into a trial of three (another trial having
+    finished); the killed trial's number."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         for running in (tmp_path / "state").glob("*/running.json"):
@@ -64,10 +80,10 @@ def _kill_a_worker_mid_trial(process, tmp_path, timeout=240) -> int:
                 entries = json.loads(running.read_text())
             except (OSError, ValueError):
                 continue
-            busy = [e for e in entries.values() if e.get("trial") is not None]
+            busy = [e for e in entries.values() if e.get("trial") is not None and e["epochs"] == 1]
             if busy and ledger.exists() and ledger.read_text().strip():
                 os.kill(busy[0]["pid"], signal.SIGKILL)
-                return busy[0]["pid"]
+                return busy[0]["trial"]
         time.sleep(0.02)
     raise AssertionError("no worker was seen mid-trial")
 
@@ -77,10 +93,11 @@ def _check_ledger(trials: pd.DataFrame) -> None:
     assert sorted(trials["trial"]) == list(range(MAX_TRIALS))  # each trial once, none lost
 
 
-def _killed_row(trials: pd.DataFrame) -> pd.Series:
+def _killed_row(trials: pd.DataFrame, killed: int) -> pd.Series:
     failed = trials[trials["status"] == "failed"]
-    assert len(failed) == 1, trials[["trial", "status", "failure_reason"]]
+    assert failed["trial"].tolist() == [killed], trials[["trial", "status", "failure_reason"]]
     assert "killed by SIGKILL" in failed.iloc[0]["failure_reason"]
+    assert failed.iloc[0]["epochs_run"] in (1, 2)  # what it spent, counted by the budget
     assert (trials["status"] != "failed").sum() == MAX_TRIALS - 1  # the others finished it
     return failed.iloc[0]
 
@@ -110,15 +127,15 @@ def test_an_epoch_budget_holds_across_workers(tmp_path, data):
 
 
 @pytest.mark.database
-def test_optuna_workers_on_postgresql_survive_a_killed_worker(tmp_path, data):
+def test_optuna_workers_on_postgresql_survive_a_killed_worker(tmp_path, slower_data):
     with postgres_server() as url:
         entry = {"workers": 2, "storage": url}
-        process = _start(tmp_path, data, "optuna_tpe", entry)
-        _kill_a_worker_mid_trial(process, tmp_path)
+        process = _start(tmp_path, slower_data, "optuna_tpe", entry)
+        number = _kill_a_worker_mid_trial(process, tmp_path)
         trials = _finish(process, tmp_path)
         study = _study_trials(url)
     _check_ledger(trials)
-    killed = _killed_row(trials)
+    killed = _killed_row(trials, number)
     states = {t.number: t.state.name for t in study}
     assert len(study) == MAX_TRIALS  # exactly the budget's trials in the shared study
     assert states[int(killed["trial"])] == "FAIL"
@@ -127,13 +144,13 @@ def test_optuna_workers_on_postgresql_survive_a_killed_worker(tmp_path, data):
     assert states == expected
 
 
-def test_keras_tuner_chief_and_workers_survive_a_killed_worker(tmp_path, data):
+def test_keras_tuner_chief_and_workers_survive_a_killed_worker(tmp_path, slower_data):
     # Keras Tuner keeps its oracle in the tune job (the chief), its workers ask it over gRPC.
-    process = _start(tmp_path, data, "kt_random", {"workers": 2})
-    _kill_a_worker_mid_trial(process, tmp_path)
+    process = _start(tmp_path, slower_data, "kt_random", {"workers": 2})
+    number = _kill_a_worker_mid_trial(process, tmp_path)
     trials = _finish(process, tmp_path)
     _check_ledger(trials)
-    killed = _killed_row(trials)
+    killed = _killed_row(trials, number)
     oracle_trials = {
         int(json.loads(p.read_text())["trial_id"]): json.loads(p.read_text())["status"]
         for p in Path(tmp_path / "state").glob("*/keras_tuner/trial_*/trial.json")
