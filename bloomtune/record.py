@@ -29,9 +29,12 @@ def _run(command: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
 
 
+def _overlays(configfiles: list[str]) -> list[str]:
+    return ["--configfile", *configfiles] if configfiles else []
+
+
 def _snakemake_idle(configfiles: list[str]) -> bool:
-    result = _run(["snakemake", "-n", "--configfile", *configfiles] if configfiles
-                  else ["snakemake", "-n"])  # fmt: skip
+    result = _run(["snakemake", "-n", *_overlays(configfiles)])
     if result.returncode != 0:
         raise SystemExit(f"record: snakemake -n failed: {result.stderr.strip()[-300:]}")
     return "Nothing to be done" in result.stdout + result.stderr
@@ -45,9 +48,8 @@ def record(configfiles: list[str]) -> None:
         )
     if configfiles:
         apply_overlay(Path("params.yaml"), [Path(p) for p in configfiles])
-    for command in (["dvc", "commit", "--force", "--quiet"],
-                    ["snakemake", "--touch", "--cores", "1",
-                     *(["--configfile", *configfiles] if configfiles else [])]):  # fmt: skip
+    touch = ["snakemake", "--touch", "--cores", "1", *_overlays(configfiles)]
+    for command in (["dvc", "commit", "--force", "--quiet"], touch):
         result = _run(command)
         if result.returncode != 0:
             raise SystemExit(f"record: {' '.join(command)} failed: {result.stderr[-300:]}")

@@ -11,7 +11,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from bloomtune.data.fetch import fetch, md5sum
+from bloomtune.data.fetch import fetch
 from bloomtune.model_spec import ModelSpec
 from bloomtune.runtime import atomic_path, write_json
 
@@ -44,14 +44,6 @@ def local_name(backbone: str) -> str:
     return f"{backbone}_notop.h5"
 
 
-def sha256sum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch_weights(spec: ModelSpec, out: Path, downloads: Path) -> dict:
     """Write `out` (data/weights): the verified weights file, if the model uses one, and
     weights.json describing it; return that record."""
@@ -73,8 +65,10 @@ def fetch_weights(spec: ModelSpec, out: Path, downloads: Path) -> dict:
             fetch(url, cached, md5, md5_key=f"Keras' published md5 of {cached.name}", hint=hint)
             name = local_name(spec.backbone)
             shutil.copyfile(cached, tmp / name)
-            record |= {"file": name, "url": url, "md5": md5sum(tmp / name),
-                       "sha256": sha256sum(tmp / name)}  # fmt: skip
+            with open(tmp / name, "rb") as fh:
+                sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
+            # fetch verified the md5 before keeping the file
+            record |= {"file": name, "url": url, "md5": md5, "sha256": sha256}
             log.info("%s ImageNet weights verified (md5 %s)", spec.backbone, md5)
         else:
             log.info("no pretrained weights to fetch (%s, weights %s)", spec.family, spec.weights)

@@ -100,10 +100,6 @@ class SharedBudget:
                 running[self.worker] = entry
             return reason
 
-    def holds(self) -> bool:
-        with self.locked() as running:
-            return self.worker in running
-
     def release(self) -> None:
         """Give back a slot no trial used (the oracle handed out no trial)."""
         with self.locked() as running:
