@@ -8,7 +8,16 @@ CORES ?= all
 
 .PHONY: setup demo demo-dvc test lint format lock clean
 
-setup: $(VENV)/.installed
+# GPU=1 also swaps tensorflow-cpu for CUDA TensorFlow (requirements-gpu.lock, same version).
+GPU ?= 0
+
+setup: $(VENV)/.installed $(if $(filter 1,$(GPU)),$(VENV)/.gpu)
+
+$(VENV)/.gpu: $(VENV)/.installed requirements-gpu.lock
+	$(BIN)/pip uninstall --quiet --yes tensorflow-cpu
+	$(BIN)/pip install --quiet --no-deps -r requirements-gpu.lock
+	$(BIN)/python -c "import tensorflow as tf; print('GPUs:', tf.config.list_physical_devices('GPU'))"
+	touch $@
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)

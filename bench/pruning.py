@@ -57,6 +57,7 @@ def run_one(data: Path, work: Path, label: str, seed: int, trials: int, epochs: 
         # a trial budget, as the figures in docs/benchmarks.md were measured: no epoch cap
         "tuning": {"max_trials": trials, "max_epochs": epochs, "max_total_epochs": None},
         "tuners": {tuner: options},
+        "train": {"jit_compile": False},  # small images: XLA's per-trial compile dominates
     }
     params = merge(load_params([ROOT / "params.yaml"]), overlay)
     check_params(params)

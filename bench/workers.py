@@ -39,7 +39,13 @@ def run_one(args, data: Path, work: Path, workers: int, repeat: int) -> dict:
     folder.mkdir(parents=True)
     budget = {"max_trials": args.trials, "max_epochs": args.epochs, "max_total_epochs": None}
     overlay.write_text(
-        yaml.safe_dump({"tuning": budget, "tuners": {args.tuner: {"workers": workers}}})
+        yaml.safe_dump(
+            {
+                "tuning": budget,
+                "tuners": {args.tuner: {"workers": workers}},
+                "train": {"jit_compile": False},  # small images: XLA's compile dominates
+            }
+        )
     )
     command = [
         sys.executable, "scripts/tune.py", "--params", "params.yaml", str(overlay),

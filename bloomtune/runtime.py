@@ -154,6 +154,26 @@ def read_json(path: str | Path):
         return json.load(fh)
 
 
+def available_memory() -> int:
+    """Bytes available to new allocations (MemAvailable), or all physical memory if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, MB (what Snakemake's benchmark calls max_rss;
+    memory-mapped image pages it has read count)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 class Stopwatch:
     """Wall and CPU seconds of a block (CPU counts every thread of this process)."""
 

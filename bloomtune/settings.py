@@ -32,12 +32,25 @@ class Budget:
         return OBJECTIVES[self.objective]
 
 
+REQUIRED_TRAIN = ("batch_size", "validation_fraction")
+
+
 @dataclass(frozen=True)
 class Training:
     """Settings every trial, best-epoch search and retraining of one tuner trains with."""
 
     batch_size: int
     validation_fraction: float
+    # How, not what: defaults are the CPU path (training/execution.py, training/inputs.py).
+    input: str = "auto"  # auto | mapped | resident
+    mixed_precision: bool | str = False  # false | float16 | bfloat16
+    jit_compile: bool = False
+
+    def record(self) -> dict:
+        """As plain values; settings at their defaults are left out, so searches from before
+        they existed keep their key and resume."""
+        mine, default = asdict(self), asdict(Training(self.batch_size, self.validation_fraction))
+        return {k: v for k, v in mine.items() if v != default[k] or k in REQUIRED_TRAIN}
 
 
 @dataclass(frozen=True)
@@ -74,7 +87,7 @@ class TuneSettings:
             "seed": self.seed,
             "data_seed": self.data_seed,
             "budget": asdict(self.budget),
-            "train": asdict(self.train),
+            "train": self.train.record(),
             "search_space": self.space.as_params(),
             **model,
             "tuner": dict(self.tuner.options),

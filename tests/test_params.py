@@ -28,6 +28,13 @@ BAD_VALUES = [
     ({"tuners": {"optuna_tpe": {"sampler": "grid"}}}, "tuners.optuna_tpe.sampler"),
     ({"train": {"batch_size": "32"}}, "train.batch_size"),
     ({"train": {"validation_fraction": 1.5}}, "train.validation_fraction"),
+    ({"train": {"mixed_precision": "float8"}}, "train.mixed_precision"),
+    ({"train": {"jit_compile": "yes"}}, "train.jit_compile"),
+    ({"train": {"input": "disk"}}, "train.input"),
+    (
+        {"tuners": {"kt_random": {"train": {"jit_compile": 1}}}},
+        "tuners.kt_random.train.jit_compile",
+    ),
     ({"tuning": {"objective": "accuracy"}}, "tuning.objective"),
     ({"tuners": {"kt_random": {"workers": 0}}}, "tuners.kt_random.workers"),
     ({"tuning": {"max_trial": 3}}, "tuning"),

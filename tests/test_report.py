@@ -15,6 +15,7 @@ from bloomtune.params import load_params
 from bloomtune.reporting.comparison import Comparison, headline
 from bloomtune.reporting.fairness import fairness, fairness_text
 from bloomtune.reporting.figures import best_so_far
+from bloomtune.reporting.report import describe_training
 from bloomtune.reporting.runs import Run, anytime_areas
 from bloomtune.reporting.tables import aggregated_table
 from bloomtune.settings import resolve
@@ -36,7 +37,7 @@ def _best_json(params: dict, tuner: str, folder, seed: int = 1) -> dict:
         recorder.on_epoch_end(epoch, {"val_accuracy": 0.5, "val_loss": 1.0, "loss": 1.0})
     recorder.end("complete")
     images = np.zeros((100, 8, 8, 3), np.uint8), np.zeros(100, np.int64)
-    data = TrainingData(Arrays(*images), Arrays(*images), n_classes=3, image_size=8)
+    data = TrainingData(Arrays.whole(*images), Arrays.whole(*images), n_classes=3, image_size=8)
     runner = TrialRunner(settings, data, recorder, folder / tuner)
     return write_results(runner, "key", folder / tuner)
 
@@ -80,6 +81,23 @@ def test_the_panel_shows_workers_and_flags_a_parallel_tuner(tmp_path):
     text = fairness_text(differences)
     assert "workers differs (optuna_tpe: 1" in text and "kt_random: 2" in text
     assert "fewer finished trials" in text
+
+
+def test_the_panel_flags_precision_and_xla_and_provenance_names_them(tmp_path):
+    table, _ = _panel(tmp_path, "config/demo.yaml")
+    assert set(table["mixed precision"]) == {False} and set(table["XLA"]) == {False}
+    overlay = "tuners:\n  kt_random: {train: {jit_compile: true, mixed_precision: bfloat16}}\n"
+    (tmp_path / "numerics.yaml").write_text(overlay)
+    table, differences = _panel(tmp_path / "n", "config/demo.yaml", tmp_path / "numerics.yaml")
+    assert table.loc["kt_random", "XLA"] is True and table.loc["optuna_tpe", "XLA"] is False
+    assert table.loc["kt_random", "mixed precision"] == "bfloat16"
+    text = fairness_text(differences)
+    assert "XLA differs" in text and "mixed precision differs" in text
+    assert "fused kernels give other numbers" in text
+    assert describe_training({"jit_compile": True, "mixed_precision": "bfloat16"}) == (
+        "mixed bfloat16, XLA (jit_compile), input auto"
+    )
+    assert describe_training({"batch_size": 32}) == "float32, no XLA, input auto"
 
 
 def test_best_so_far_curve_follows_the_objective():

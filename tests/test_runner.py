@@ -14,7 +14,7 @@ from tuning_data import tiny_data, tune_settings
 from bloomtune.training.model import ModelTooLargeError, build_model
 from bloomtune.tuning import runner
 from bloomtune.tuning.ledger import ledger_columns
-from bloomtune.tuning.tune import run_tuning
+from bloomtune.tuning.tune import TuningError, run_tuning
 
 HP = ["filters", "kernel_size", "strides", "activation", "learning_rate"]
 
@@ -115,3 +115,14 @@ def test_hyperband_continues_from_its_parents_best_weights(data, tmp_path, monke
     trials = pd.read_csv(tmp_path / "out" / "trials.csv")
     assert loaded and all(epoch > 0 for epoch in loaded)
     assert trials["epochs_run"].sum() < 8 * 3
+
+
+def test_a_diverged_trial_stops_at_the_end_of_its_first_nan_epoch(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "build", lambda spec, *args, **kw: _nan_loss_model(*args, **kw))
+    settings = tune_settings("optuna_tpe", max_trials=1, max_epochs=3)
+    with pytest.raises(TuningError, match="every one of 1 trials failed"):
+        run_tuning(settings, data, tmp_path / "out", tmp_path / "state")
+    (journal,) = (tmp_path / "state").rglob("ledger.jsonl")
+    trials = pd.read_json(journal, lines=True)
+    assert trials[["status", "epochs_run"]].values.tolist() == [["failed", 1]]
+    assert trials["failure_reason"].tolist() == ["NaN or infinite loss"]

@@ -50,7 +50,7 @@ def test_validation_split_is_stratified_seeded_and_disjoint(raw, tmp_path):
     standardise(SETTINGS, raw, tmp_path / "std", threads=1)
     data = load_training(tmp_path / "std", 0.25, seed=5)
     again = load_training(tmp_path / "std", 0.25, seed=5)
-    assert np.array_equal(data.validation.x, again.validation.x)
+    assert np.array_equal(data.validation.read_all(), again.validation.read_all())
     assert set(np.unique(data.validation.y)) == {0, 1, 2}
     everything = load_all_training(tmp_path / "std")
     assert len(data.train.y) + len(data.validation.y) == len(everything.y)

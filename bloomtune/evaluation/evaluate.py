@@ -14,6 +14,7 @@ import pandas as pd
 from bloomtune.data import dataset
 from bloomtune.runtime import Stopwatch, atomic_path, write_json
 from bloomtune.settings import EvaluateSettings
+from bloomtune.training.inputs import batches
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def evaluate(
     model = keras.models.load_model(model_path)
     with Stopwatch() as clock:
         # One forward pass: loss, accuracy and top-5 come from the same probabilities.
-        probabilities = model.predict(test.x, batch_size=256, verbose=0)
+        probabilities = model.predict(batches(test, 256, shuffle=False), verbose=0)
     predicted = probabilities.argmax(axis=1)
     k = min(5, probabilities.shape[1])
     scores = {

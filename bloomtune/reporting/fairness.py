@@ -18,6 +18,9 @@ FAIRNESS = {
     "batch size": lambda b: b["settings"]["train"]["batch_size"],
     "validation fraction": lambda b: b["settings"]["train"]["validation_fraction"],
     "validation images": lambda b: b["settings"]["validation_images"],
+    # Both change the numbers (and the speed): 16-bit arithmetic, XLA's fused kernels.
+    "mixed precision": lambda b: b["settings"]["train"].get("mixed_precision", False),
+    "XLA": lambda b: b["settings"]["train"].get("jit_compile", False),
     "data seed": lambda b: b["settings"].get("data_seed"),
     # Trials run at once: a sequential optimiser then learns from fewer finished trials.
     "workers": lambda b: b.get("options", {}).get("workers", 1),
@@ -29,6 +32,13 @@ PARALLEL = (
     ": a tuner whose workers run trials at once chooses each from fewer finished trials than a "
     "sequential one, and its seconds are not a sequential search's"
 )
+
+
+NUMERICS = (
+    ": 16-bit arithmetic or XLA's fused kernels give other numbers, and other speeds, than "
+    "float32 TensorFlow kernels"
+)
+WHY = {"workers": PARALLEL, "mixed precision": NUMERICS, "XLA": NUMERICS}
 
 
 def _one_or_range(values: list) -> object:
@@ -57,7 +67,7 @@ def fairness(best: dict[tuple[str, int], dict]) -> tuple[pd.DataFrame, list[str]
     for label, get in FAIRNESS.items():
         if len({repr(get(b)) for b in best.values()}) > 1:
             listed = ", ".join(f"{t}: {v}" for t, v in table[label].items())
-            why = PARALLEL if label == "workers" else ""
+            why = WHY.get(label, "")
             differences.append(f"{label} differs ({listed}){why}")
     seeds = {t: sorted(seed for tuner, seed in best if tuner == t) for t in tuners}
     table["repetition seeds"] = [", ".join(map(str, seeds[t])) for t in tuners]

@@ -100,6 +100,14 @@ def describe_model(model: dict) -> str:
     return "blog_cnn: the blog's Conv2D, Flatten, Dense"
 
 
+def describe_training(train: dict) -> str:
+    """How the models trained: precision, XLA and the input path (params `train`)."""
+    precision = train.get("mixed_precision") or False
+    precision = f"mixed {precision}" if precision else "float32"
+    xla = "XLA (jit_compile)" if train.get("jit_compile") else "no XLA"
+    return f"{precision}, {xla}, input {train.get('input', 'auto')}"
+
+
 def provenance(runs: list[Run]) -> dict[str, str]:
     versions = []
     for package in PACKAGES:
@@ -114,6 +122,9 @@ def provenance(runs: list[Run]) -> dict[str, str]:
         fingerprints.setdefault(run.tuner, []).append(run.best["params_fingerprint"])
     return {
         "model": describe_model(runs[0].best.get("model", {"family": "blog_cnn"})),
+        "training": "; ".join(
+            sorted({describe_training(r.best["settings"]["train"]) for r in runs})
+        ),
         "data": f"{data['source']}, split {data['split']}, {data['image_size']} px",
         "manifest sha256": ", ".join(sorted({m["data"]["manifest_sha256"] for m in metrics})),
         "data seed": ", ".join(sorted({str(r.best["settings"].get("data_seed")) for r in runs})),

@@ -12,6 +12,7 @@ from bloomtune.data import dataset
 from bloomtune.errors import DataError
 from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, seed_everything, write_json
 from bloomtune.settings import OBJECTIVES, BestEpochSettings
+from bloomtune.training.execution import FitInputs, compiled_for, configure
 from bloomtune.training.families import build
 from bloomtune.training.progress import EpochLogger
 from bloomtune.tuning.ledger import best_epoch_of
@@ -25,18 +26,21 @@ def find_best_epoch(
     """Train the best hyperparameters with early stopping; write history.csv, best_epoch.json."""
     tuner, objective = settings.tuner.name, settings.objective
     data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
+    configure(settings.train)
+    inputs = FitInputs(data.train, data.validation, settings.train)
     seed_everything(derive_seed(settings.seed, "best_epoch"))
     model = build(settings.model, best["hyperparameters"], data.image_size, data.n_classes)
+    compiled_for(model, settings.train)
+    fit, validation = inputs.datasets()
     stopper = keras.callbacks.EarlyStopping(
         monitor=objective, mode=OBJECTIVES[objective], patience=settings.patience
     )
     with Stopwatch() as clock:
         history = model.fit(
-            data.train.x,
-            data.train.y,
-            validation_data=(data.validation.x, data.validation.y),
+            fit,
+            validation_data=validation,
             epochs=settings.max_epochs,
-            batch_size=settings.train.batch_size,
+            shuffle=False,  # the input pipeline shuffles, as Keras would
             callbacks=[stopper, EpochLogger(f"{tuner} best_epoch", settings.max_epochs)],
             verbose=0,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from bloomtune.runtime import available_memory
 
 DEFAULTS = {
     "filters": 64,
@@ -36,16 +36,7 @@ def count_params(hp: dict, image_size: int, n_classes: int) -> int:
 def auto_max_params() -> int:
     """A parameter limit from available memory: float32 weights, gradients, RMSprop's accumulator
     and scratch (16 bytes a parameter) in half of what is free."""
-    available = None
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    available = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    if available is None:
-        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    available = available_memory()
     return max(1, available // 2 // 16)
 
 
@@ -94,7 +85,7 @@ def build_model(hp: dict, image_size: int, n_classes: int, max_params: int | Non
                 activation=hp["activation"],
             ),
             keras.layers.Flatten(),
-            keras.layers.Dense(n_classes, activation="softmax"),
+            keras.layers.Dense(n_classes, activation="softmax", dtype="float32"),
         ]
     )
     optimizer = keras.optimizers.RMSprop(learning_rate=float(hp["learning_rate"]))

@@ -8,6 +8,7 @@ from pathlib import Path
 from bloomtune.data import dataset
 from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, seed_everything, write_json
 from bloomtune.settings import RetrainSettings
+from bloomtune.training.execution import FitInputs, compiled_for, configure
 from bloomtune.training.families import build
 from bloomtune.training.progress import EpochLogger
 
@@ -21,15 +22,18 @@ def retrain(
     tuner = settings.tuner.name
     data = dataset.load_all_training(data_dir)
     info = dataset.manifest(data_dir)
+    configure(settings.train)
+    inputs = FitInputs(data, None, settings.train)
     seed_everything(derive_seed(settings.seed, "retrain"))
     model = build(settings.model, chosen["hyperparameters"], info["image_size"], info["n_classes"])
+    compiled_for(model, settings.train)
+    fit, _ = inputs.datasets()
     epochs = chosen["best_epoch"]
     with Stopwatch() as clock:
         model.fit(
-            data.x,
-            data.y,
+            fit,
             epochs=epochs,
-            batch_size=settings.train.batch_size,
+            shuffle=False,  # the input pipeline shuffles, as Keras would
             callbacks=[EpochLogger(f"{tuner} retrain", epochs)],
             verbose=0,
         )

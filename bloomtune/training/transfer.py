@@ -93,6 +93,6 @@ def build_transfer(spec, hp: dict, image_size: int, n_classes: int):
         x = keras.layers.Dense(int(hp["dense_units"]), activation="relu")(x)
     if float(hp["dropout"]) > 0:
         x = keras.layers.Dropout(float(hp["dropout"]))(x)
-    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name=f"transfer_{spec.backbone}")
     return compile_classifier(model, _optimizer(hp), n_classes)

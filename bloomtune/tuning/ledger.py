@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 import pandas as pd
 
+from bloomtune.runtime import peak_rss_mb
 from bloomtune.settings import OBJECTIVES
 
 STATUSES = ("complete", "pruned", "failed")
@@ -33,6 +34,7 @@ def ledger_columns(hp_names: list[str]) -> list[str]:
         "wall_s",
         "cpu_s",
         "overhead_s",
+        "peak_rss_mb",
         "failure_reason",
     ]
 
@@ -141,6 +143,7 @@ class TrialRecorder(keras.callbacks.Callback):
             wall_s=time.perf_counter() - cur["wall0"],
             cpu_s=time.process_time() - cur["cpu0"],
             overhead_s=cur["overhead_s"],
+            peak_rss_mb=peak_rss_mb(),
         )
         self.sink(row)
         return row
@@ -158,8 +161,10 @@ class TrialRecorder(keras.callbacks.Callback):
         wall_s: float = 0.0,
         cpu_s: float = 0.0,
         overhead_s: float = 0.0,
+        peak_rss_mb: float | None = None,
     ) -> dict:
-        """A ledger row; `best` is the epoch record where the objective peaked, if any."""
+        """A ledger row; `best` is the epoch record where the objective peaked, if any;
+        `peak_rss_mb` the process's peak memory when the trial ended (None: not measured)."""
         return {
             "tuner": self.tuner,
             "trial": int(trial),
@@ -175,6 +180,7 @@ class TrialRecorder(keras.callbacks.Callback):
             "wall_s": round(wall_s, 3),
             "cpu_s": round(cpu_s, 3),
             "overhead_s": round(overhead_s, 3),
+            "peak_rss_mb": peak_rss_mb,
             "failure_reason": " ".join(reason.split())[:300] if status == "failed" else "",
         }
 
