@@ -46,6 +46,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check Snakefile
+	$(BIN)/lint-imports --no-cache
 
 format: setup
 	$(BIN)/ruff format .

@@ -5,16 +5,11 @@ Stages and commands match dvc.yaml exactly (tests/test_dag.py checks it)."""
 import os
 import shlex
 
+from bloomtune.checks import check_params, load_params
 from bloomtune.codedeps import stage_code
-from bloomtune.params import (
-    STAGE_SECTIONS,
-    ParamsError,
-    check_params,
-    load_params,
-    stage_params,
-)
-from bloomtune.tuning.pruners import check_pruners
-from bloomtune.tuning.storage import check_storages
+from bloomtune.errors import ParamsError
+from bloomtune.params import STAGE_SECTIONS, stage_params
+from bloomtune.settings import workers_of
 
 
 configfile: "params.yaml"
@@ -25,8 +20,6 @@ configfile: "params.yaml"
 PARAMS_FILES = ["params.yaml", *(os.path.relpath(p) for p in workflow.overwrite_configfiles)]
 try:
     check_params(config)
-    check_pruners(config)
-    check_storages(config)
     if load_params(PARAMS_FILES) != config:
         raise ParamsError(
             "config: values given with --config are not seen by the stage scripts; "
@@ -59,7 +52,7 @@ def needs(kind):
 
 def workers(tuner):
     """Processes a tuner's search runs at once (its `workers`, default 1)."""
-    return config["tuners"][tuner].get("workers", 1)
+    return workers_of(config["tuners"][tuner])
 
 
 def per_worker(asked):
@@ -85,6 +78,9 @@ def tracked(stage):
 
 
 RUN = "{tuner}/seed_{seed}"  # one repetition of one tuner, in every per-run path
+# The report's figure captions, written by the report stage (bloomtune/reporting/captions.py)
+# for `snakemake --report`, as its own pages print them.
+CAPTIONS = "results/report/captions"
 TUNING_FILES = ["trials.csv", "best.json"]
 EPOCH_FILES = ["history.csv", "best_epoch.json"]
 
@@ -188,7 +184,7 @@ rule tune:
         tracked=tracked("tune"),
     shell:
         "python scripts/tune.py --params {params.files} --tuner {wildcards.tuner} "
-        "--seed {wildcards.seed} --data data/standardised "
+        "--seed {wildcards.seed} --data data/standardised --weights {input.weights} "
         "--out results/tuning/{wildcards.tuner}/seed_{wildcards.seed} "
         "--state results/state/{wildcards.tuner}/seed_{wildcards.seed} --log {log}"
 
@@ -217,6 +213,7 @@ rule best_epoch:
     shell:
         "python scripts/best_epoch.py --params {params.files} --tuner {wildcards.tuner} "
         "--seed {wildcards.seed} --best {input.best} --data data/standardised "
+        "--weights {input.weights} "
         "--out results/best_epoch/{wildcards.tuner}/seed_{wildcards.seed} --log {log}"
 
 
@@ -244,7 +241,7 @@ rule retrain:
     shell:
         "python scripts/retrain.py --params {params.files} --tuner {wildcards.tuner} "
         "--seed {wildcards.seed} --best-epoch {input.chosen} --data data/standardised "
-        "--model {output.model} --out {output.record} --log {log}"
+        "--weights {input.weights} --model {output.model} --out {output.record} --log {log}"
 
 
 rule evaluate:
@@ -310,27 +307,28 @@ rule report:
             category="Comparison",
         ),
         aggregates="results/report/aggregates.json",
+        captions=directory(CAPTIONS),
         critical_difference=report(
             "results/report/critical_difference.png",
-            caption="report/critical_difference.rst",
+            caption=f"{CAPTIONS}/critical_difference.rst",
             category="Comparison",
         ),
         anytime=report(
-            "results/report/anytime.png", caption="report/anytime.rst", category="Comparison"
+            "results/report/anytime.png", caption=f"{CAPTIONS}/anytime.rst", category="Comparison"
         ),
         best_epoch=report(
             "results/report/best_epoch.png",
-            caption="report/best_epoch.rst",
+            caption=f"{CAPTIONS}/best_epoch.rst",
             category="Comparison",
         ),
         hyperparameters=report(
             "results/report/hyperparameters.png",
-            caption="report/hyperparameters.rst",
+            caption=f"{CAPTIONS}/hyperparameters.rst",
             category="Comparison",
         ),
         importances=report(
             "results/report/importances.png",
-            caption="report/importances.rst",
+            caption=f"{CAPTIONS}/importances.rst",
             category="Comparison",
         ),
     log:

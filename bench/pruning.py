@@ -21,11 +21,13 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bloomtune.checks import check_params, load_params
 from bloomtune.data.standardise import standardise
 from bloomtune.data.synthetic import write_synthetic
-from bloomtune.params import check_params, load_params, merge
+from bloomtune.model_settings import resolve
+from bloomtune.params import merge
 from bloomtune.runtime import configure_tensorflow, setup_logging, thread_budget
-from bloomtune.settings import StandardiseSettings, resolve
+from bloomtune.settings import StandardiseSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = {  # label -> (tuner entry in params.yaml, overrides of its options)

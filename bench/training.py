@@ -52,8 +52,9 @@ CLASSES = 102
 
 
 def settings_for(args):
-    from bloomtune.params import load_params, merge
-    from bloomtune.settings import resolve
+    from bloomtune.checks import load_params
+    from bloomtune.model_settings import resolve
+    from bloomtune.params import merge
 
     overlay = {
         "seeds": [1],
@@ -111,18 +112,17 @@ def child(args) -> dict:
     data = dataset.load_training(args.data, 0.2, seed=42)
     clock = epoch_clock()
     if args.child in VARIANTS:
-        import logging
-
-        from bloomtune.tuning.ledger import TrialRecorder
+        from bloomtune.training.model import auto_max_params
+        from bloomtune.tuning.evaluators import KerasEvaluator
+        from bloomtune.tuning.ledger import Ledger
         from bloomtune.tuning.runner import TrialRunner
 
         state = Path(tempfile.mkdtemp(dir=args.data.parent))
-        recorder = TrialRecorder(
-            "optuna_tpe", "val_accuracy", list(HP), state / "ledger.jsonl", logging.getLogger()
-        )
-        runner = TrialRunner(settings, data, recorder, state)
+        ledger = Ledger("optuna_tpe", "val_accuracy", list(HP), state / "ledger.jsonl")
+        evaluator = KerasEvaluator(settings, data, auto_max_params(), callbacks=[clock])
+        runner = TrialRunner(settings, data, ledger, state, evaluator=evaluator)
         start = time.perf_counter()
-        row = runner.run(0, HP, epochs=args.epochs, callbacks=[clock])
+        row = runner.run(0, HP, epochs=args.epochs)
         assert row["status"] == "complete", row
         done = time.perf_counter()
     else:

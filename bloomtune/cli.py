@@ -8,8 +8,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from bloomtune.errors import UserError
-from bloomtune.params import ParamsError, load_params
+from bloomtune.checks import load_params
+from bloomtune.errors import ParamsError, UserError
 from bloomtune.runtime import configure_tensorflow, setup_logging, thread_budget
 from bloomtune.settings import REPEATED, resolve
 
@@ -31,8 +31,11 @@ def run_stage(
     work: Callable[[argparse.Namespace, object], object],
     *,
     tensorflow: bool = True,
+    resolve: Callable = resolve,
 ) -> None:
-    """Parse arguments, resolve the stage's settings, set up logging and threads, run `work`."""
+    """Parse arguments, check the params, resolve the stage's settings with `resolve` (the
+    model stages pass bloomtune.model_settings.resolve), set up logging and threads, run
+    `work`."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--params",

@@ -2,7 +2,12 @@
 
 The Snakefile takes its rule inputs from here and a test holds dvc.yaml's deps equal to them, so
 editing any module a stage imports (at the top or inside a function) reruns that stage and those
-after it, in both orchestrators. `python -m bloomtune.codedeps` prints the lists for dvc.yaml."""
+after it, in both orchestrators. `python -m bloomtune.codedeps` prints the lists for dvc.yaml.
+
+One module is not followed: the params check (bloomtune/checks.py), which every stage runs on
+the whole params before any work. A check accepts or refuses; it never changes what a stage
+writes, so what only the check imports (the search space, the model vocabulary, the frameworks'
+option checks) is code of just the stages that import it themselves."""
 
 from __future__ import annotations
 
@@ -12,7 +17,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "bloomtune"
 # Data files a module reads that change what its stage writes.
-MODULE_DATA = {"bloomtune.reporting.report": ["blog_reference.yaml"]}
+MODULE_DATA = {"bloomtune.reporting.document": ["blog_reference.yaml"]}
+CHECK_ONLY = {"bloomtune.checks"}  # accepts or refuses params; changes no output
+
+
+def loaded_by_name() -> dict[str, list[str]]:
+    """Modules a module loads by name, not by an import statement: the tune stage's framework
+    adapters (tuning/frameworks.py)."""
+    from bloomtune.tuning.frameworks import FRAMEWORKS
+
+    return {"bloomtune.tuning.tune": [f.adapter_module for f in FRAMEWORKS.values()]}
 
 
 def module_path(name: str) -> Path | None:
@@ -39,7 +53,7 @@ def imported_modules(path: Path) -> set[str]:
         for name in names:
             if name.split(".")[0] == PACKAGE and module_path(name) is not None:
                 found.add(name)
-    return found
+    return found - CHECK_ONLY
 
 
 def closure(script: Path) -> list[str]:
@@ -48,12 +62,13 @@ def closure(script: Path) -> list[str]:
     Empty package __init__.py files are left out: they run no code."""
     seen: set[str] = set()
     todo = list(imported_modules(script))
+    by_name = loaded_by_name()
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
-        todo += imported_modules(module_path(name))
+        todo += imported_modules(module_path(name)) | set(by_name.get(name, []))
         parts = name.split(".")  # importing a.b.c runs a/__init__.py and a/b/__init__.py too
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]
     files = set()

@@ -7,10 +7,10 @@ with a new head (training/transfer.py), custom a user's builder (training/custom
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bloomtune.params import ParamsError
+from bloomtune.errors import ParamsError
 
 BLOG_CNN = ("filters", "kernel_size", "strides", "activation", "learning_rate")
 TRANSFER = ("learning_rate", "dropout", "unfreeze", "optimizer", "momentum", "dense_units")
@@ -28,7 +28,8 @@ class ModelSpec:
     input_size: int | None = None
     builder: str | None = None
     weights_url: str | None = None  # a mirror of Keras' weights files (the same names)
-    weights_dir: Path = WEIGHTS_DIR  # where verified pretrained weights files are kept
+    # Where the verified weights are (the weights stage's output): not what the model is.
+    weights_dir: Path = field(default=WEIGHTS_DIR, compare=False)
 
     @classmethod
     def from_params(cls, section: dict) -> ModelSpec:
@@ -63,9 +64,9 @@ def _check_builder(reference: str) -> None:
         )
 
 
-def check_model(section: dict, space: dict, image_size: int) -> None:
-    """The model section, the search space and the image size agree (one line naming the key
-    if not)."""
+def check_model(section: dict, space: list[str], image_size: int) -> None:
+    """The model section, the search space's dimension names and the image size agree (one
+    line naming the key if not)."""
     family = section["family"]
     for key in section:
         if key != "family" and key not in OWN_KEYS[family]:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from bloomtune.params import ParamsError, check_params, merge, read_yaml
-from bloomtune.tuning.pruners import check_pruners
-from bloomtune.tuning.storage import check_storages
+from bloomtune.checks import check_params
+from bloomtune.errors import ParamsError
+from bloomtune.params import merge, read_yaml
 
 
 def _merge_into(target, overlay: dict) -> None:
@@ -30,8 +30,6 @@ def apply_overlay(params_path: Path, overlays: list[Path]) -> None:
     for path in overlays:
         merged = merge(merged, read_yaml(path))
     check_params(merged)  # refuse before touching params.yaml
-    check_pruners(merged)
-    check_storages(merged)
     yaml = YAML()
     yaml.preserve_quotes = True
     document = yaml.load(params_path.read_text())

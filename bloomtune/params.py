@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from bloomtune.errors import UserError
+from bloomtune.errors import ParamsError
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -30,10 +30,6 @@ STAGE_SECTIONS = {
     "evaluate": [],
     "report": ["report", "tuners", "seeds"],
 }
-
-
-class ParamsError(UserError, ValueError):
-    """A parameter value is wrong; the message is one line naming the key."""
 
 
 def merge(base: dict, overlay: dict) -> dict:
@@ -62,12 +58,11 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
-def load_params(files: list[str | Path]) -> dict:
-    """Merge params files in order (later ones override) and check the result."""
+def read_params(files: list[str | Path]) -> dict:
+    """Merge params files in order (later ones override), unchecked (bloomtune.checks checks)."""
     params: dict = {}
     for path in files:
         params = merge(params, read_yaml(path))
-    check_params(params)
     return params
 
 
@@ -93,8 +88,8 @@ def _best_error(errors: list[jsonschema.ValidationError]) -> jsonschema.Validati
     return max(errors, key=lambda e: (len(e.absolute_path), e.validator != "required"))
 
 
-def check_params(params: dict) -> None:
-    """Raise ParamsError with one line naming the first wrong key, or return None."""
+def check_schema(params: dict) -> None:
+    """The schema and the data source: ParamsError with one line naming the first wrong key."""
     with open(SCHEMA) as fh:
         schema = yaml.safe_load(fh)
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(params))
@@ -104,32 +99,6 @@ def check_params(params: dict) -> None:
         if error.validator == "additionalProperties" and path == "(top level)":
             path = "params"
         raise ParamsError(f"{path}: {_describe(error)}")
-    _check_ranges(params)
-
-
-def _check_ranges(params: dict) -> None:
-    """What the schema cannot say: dimensions that contradict themselves, the data source.
-
-    Optuna pruner options are checked by the tune stage (bloomtune.tuning.pruners), and by the
-    Snakefile for every tuner before any job runs."""
-    from bloomtune.model_spec import check_model
-    from bloomtune.tuning.space import SearchSpace, dimension
-
-    for name, spec in params["search_space"].items():
-        if spec is None:  # removed by an overlay
-            continue
-        try:
-            dimension(name, spec)
-        except ValueError as exc:
-            raise ParamsError(f"search_space.{name}: {exc}") from None
-    try:
-        SearchSpace.from_params(params["search_space"])
-    except ValueError as exc:  # a condition on a missing or later dimension, or a wrong value
-        raise ParamsError(f"search_space.{exc}") from None
-    space = {name: spec for name, spec in params["search_space"].items() if spec is not None}
-    if not space:
-        raise ParamsError("search_space: every dimension is null; declare at least one")
-    check_model(params["model"], space, params["standardise"]["image_size"])
     source = params["data"]["source"]
     if source not in params["data"]:
         raise ParamsError(f"data.{source}: data.source is {source!r} but this section is missing")

@@ -1,56 +1,18 @@
 """Resolved settings: each stage's params sections parsed once into small frozen objects.
 
 A stage sees only the sections it declares (params.STAGE_SECTIONS); `resolve` turns them into the
-object its package function takes, with a tuner's own budget and training overrides merged here
-and nowhere else. Package functions take (settings, input paths..., output paths...)."""
+object its package function takes. Package functions take (settings, input paths..., output
+paths...). The stages that build models (weights, tune, best_epoch, retrain) resolve theirs in
+bloomtune/model_settings.py, which reads the model and search-space vocabularies; these here
+read neither, so editing those vocabularies reruns none of these stages."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from bloomtune.model_spec import ModelSpec
-from bloomtune.params import ParamsError, merge, stage_params
-from bloomtune.tuning.space import SearchSpace
-
-OBJECTIVES = {"val_accuracy": "max", "val_loss": "min"}
-
-
-@dataclass(frozen=True)
-class Budget:
-    """One tuner's search budget: the shared `tuning:` section with its own overrides."""
-
-    objective: str
-    max_trials: int
-    max_epochs: int
-    max_total_epochs: int | None = None
-    timeout_s: float | None = None
-    max_model_params: int | str = "auto"
-
-    @property
-    def direction(self) -> str:
-        return OBJECTIVES[self.objective]
-
-
-REQUIRED_TRAIN = ("batch_size", "validation_fraction")
-
-
-@dataclass(frozen=True)
-class Training:
-    """Settings every trial, best-epoch search and retraining of one tuner trains with."""
-
-    batch_size: int
-    validation_fraction: float
-    # How, not what: defaults are the CPU path (training/execution.py, training/inputs.py).
-    input: str = "auto"  # auto | mapped | resident
-    mixed_precision: bool | str = False  # false | float16 | bfloat16
-    jit_compile: bool = False
-
-    def record(self) -> dict:
-        """As plain values; settings at their defaults are left out, so searches from before
-        they existed keep their key and resume."""
-        mine, default = asdict(self), asdict(Training(self.batch_size, self.validation_fraction))
-        return {k: v for k, v in mine.items() if v != default[k] or k in REQUIRED_TRAIN}
+from bloomtune.errors import ParamsError
+from bloomtune.params import stage_params
 
 
 @dataclass(frozen=True)
@@ -64,54 +26,15 @@ class Tuner:
     def option(self, key: str, default=None):
         return self.options.get(key, default)
 
-
-@dataclass(frozen=True)
-class TuneSettings:
-    """`seed` is the repetition's: samplers, oracles and trial training. `data_seed` (params
-    `seed`) carves the validation split, the same in every repetition of every tuner."""
-
-    tuner: Tuner
-    seed: int
-    data_seed: int
-    budget: Budget
-    train: Training
-    space: SearchSpace
-    model: ModelSpec = ModelSpec()
-
-    def record(self) -> dict:
-        """What defines the search, as plain values: best.json's settings, the state key. The
-        default model (the blog's CNN) adds nothing, so searches from before `model:` existed
-        keep their key and resume."""
-        model = {} if self.model == ModelSpec() else {"model": self.model.record()}
-        return {
-            "seed": self.seed,
-            "data_seed": self.data_seed,
-            "budget": asdict(self.budget),
-            "train": self.train.record(),
-            "search_space": self.space.as_params(),
-            **model,
-            "tuner": dict(self.tuner.options),
-        }
+    @property
+    def workers(self) -> int:
+        """Processes its search runs at once."""
+        return workers_of(self.options)
 
 
-@dataclass(frozen=True)
-class BestEpochSettings:
-    tuner: Tuner
-    seed: int
-    data_seed: int
-    objective: str
-    train: Training
-    max_epochs: int
-    patience: int
-    model: ModelSpec = ModelSpec()
-
-
-@dataclass(frozen=True)
-class RetrainSettings:
-    tuner: Tuner
-    seed: int
-    train: Training
-    model: ModelSpec = ModelSpec()
+def workers_of(entry) -> int:
+    """A tuner entry's `workers` (1 unless it says more): the one place that default lives."""
+    return entry.get("workers", 1)
 
 
 @dataclass(frozen=True)
@@ -130,11 +53,6 @@ class StandardiseSettings:
 
 
 @dataclass(frozen=True)
-class WeightsSettings:
-    model: ModelSpec
-
-
-@dataclass(frozen=True)
 class EvaluateSettings:
     pass
 
@@ -146,48 +64,6 @@ class ReportSettings:
     show_blog_reference: bool
     title: str | None = None
     note: str | None = None
-
-
-def _tuner(sections: dict, name: str) -> Tuner:
-    entry = sections[f"tuners.{name}"]
-    return Tuner(name, entry["framework"], MappingProxyType(dict(entry)))
-
-
-def _merged(sections: dict, tuner: str, name: str) -> dict:
-    """The shared `tuning` or `train` section with the tuner's own overrides applied."""
-    return merge(sections.get(name) or {}, sections[f"tuners.{tuner}"].get(name) or {})
-
-
-def _budget(sections: dict, tuner: str) -> Budget:
-    return Budget(**_merged(sections, tuner, "tuning"))
-
-
-def _training(sections: dict, tuner: str) -> Training:
-    return Training(**_merged(sections, tuner, "train"))
-
-
-def _tune(sections, tuner, seed):
-    space = SearchSpace.from_params(sections["search_space"])
-    return TuneSettings(
-        _tuner(sections, tuner), seed, sections["seed"], _budget(sections, tuner),
-        _training(sections, tuner), space, ModelSpec.from_params(sections["model"]),
-    )  # fmt: skip
-
-
-def _best_epoch(sections, tuner, seed):
-    own = sections["best_epoch"]
-    return BestEpochSettings(
-        _tuner(sections, tuner), seed, sections["seed"], sections["tuning.objective"],
-        _training(sections, tuner), own["max_epochs"], own["patience"],
-        ModelSpec.from_params(sections["model"]),
-    )  # fmt: skip
-
-
-def _retrain(sections, tuner, seed):
-    return RetrainSettings(
-        _tuner(sections, tuner), seed, _training(sections, tuner),
-        ModelSpec.from_params(sections["model"]),
-    )  # fmt: skip
 
 
 def _download(sections, tuner, seed):
@@ -205,15 +81,10 @@ def _report(sections, tuner, seed):
     return ReportSettings(tuners, seeds, **sections["report"])
 
 
+# The stages that build no model; bloomtune.model_settings adds those that do.
 RESOLVERS = {
     "download": _download,
     "standardise": _standardise,
-    "weights": lambda sections, tuner, seed: WeightsSettings(
-        ModelSpec.from_params(sections["model"])
-    ),
-    "tune": _tune,
-    "best_epoch": _best_epoch,
-    "retrain": _retrain,
     "evaluate": lambda sections, tuner, seed: EvaluateSettings(),
     "report": _report,
 }
@@ -223,11 +94,17 @@ RESOLVERS = {
 REPEATED = {"tune", "best_epoch", "retrain"}
 
 
-def resolve(params: dict, stage: str, tuner: str | None = None, seed: int | None = None):
+def resolve(
+    params: dict,
+    stage: str,
+    tuner: str | None = None,
+    seed: int | None = None,
+    resolvers: dict = RESOLVERS,
+):
     """The stage's settings object, built from only the params sections it declares (checked),
     and, for a repeated stage, the repetition's seed (one of params `seeds`; the job's wildcard,
     not a section, so adding a repetition leaves the others' jobs alone)."""
     if (stage in REPEATED) != (seed is not None):
         need = "needs" if stage in REPEATED else "takes no"
         raise ParamsError(f"seeds: stage {stage} {need} a repetition seed")
-    return RESOLVERS[stage](stage_params(params, stage, tuner), tuner, seed)
+    return resolvers[stage](stage_params(params, stage, tuner), tuner, seed)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from bloomtune.cli import run_stage
+from bloomtune.model_settings import resolve, with_weights
 from bloomtune.runtime import read_json
 
 
@@ -10,14 +11,18 @@ def arguments(parser):
     parser.add_argument("--tuner", required=True, help="a name under tuners: in params")
     parser.add_argument("--best", type=Path, required=True, help="the tuner's best.json")
     parser.add_argument("--data", type=Path, required=True, help="standardised data folder")
+    parser.add_argument(
+        "--weights", type=Path, default=Path("data/weights"), help="pretrained weights folder"
+    )
     parser.add_argument("--out", type=Path, required=True, help="this tuner's best-epoch folder")
 
 
 def work(args, settings):
+    settings = with_weights(settings, args.weights)
     from bloomtune.training.best_epoch import find_best_epoch
 
     find_best_epoch(settings, read_json(args.best), args.data, args.out)
 
 
 if __name__ == "__main__":
-    run_stage("best_epoch", __doc__, arguments, work)
+    run_stage("best_epoch", __doc__, arguments, work, resolve=resolve)

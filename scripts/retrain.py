@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from bloomtune.cli import run_stage
+from bloomtune.model_settings import resolve, with_weights
 from bloomtune.runtime import read_json
 
 
@@ -12,15 +13,19 @@ def arguments(parser):
         "--best-epoch", type=Path, required=True, help="the tuner's best_epoch.json"
     )
     parser.add_argument("--data", type=Path, required=True, help="standardised data folder")
+    parser.add_argument(
+        "--weights", type=Path, default=Path("data/weights"), help="pretrained weights folder"
+    )
     parser.add_argument("--model", type=Path, required=True, help="where to save the .keras model")
     parser.add_argument("--out", type=Path, required=True, help="retraining record (JSON)")
 
 
 def work(args, settings):
+    settings = with_weights(settings, args.weights)
     from bloomtune.training.retrain import retrain
 
     retrain(settings, read_json(args.best_epoch), args.data, args.model, args.out)
 
 
 if __name__ == "__main__":
-    run_stage("retrain", __doc__, arguments, work)
+    run_stage("retrain", __doc__, arguments, work, resolve=resolve)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from bloomtune.cli import run_stage
+from bloomtune.model_settings import resolve
 
 
 def arguments(parser):
@@ -19,4 +20,4 @@ def work(args, settings):
 
 
 if __name__ == "__main__":
-    run_stage("weights", __doc__, arguments, work, tensorflow=False)
+    run_stage("weights", __doc__, arguments, work, tensorflow=False, resolve=resolve)

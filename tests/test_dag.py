@@ -11,8 +11,9 @@ import pytest
 from conftest import ROOT, snakemake
 from dag import dag_differences, dvc_stages, snakemake_jobs
 
+from bloomtune.checks import load_params
 from bloomtune.codedeps import closure, stage_code
-from bloomtune.params import STAGE_SECTIONS, load_params, stage_sections
+from bloomtune.params import STAGE_SECTIONS, stage_sections
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import sys
 
 from conftest import ROOT, run
 
-from bloomtune.params import load_params
+from bloomtune.checks import load_params
 from bloomtune.reporting.runs import run_folder
 
 PARAMS = load_params([ROOT / "params.yaml"])

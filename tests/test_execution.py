@@ -7,8 +7,8 @@ import pytest
 from tensorflow.python.framework.config import is_op_determinism_enabled
 
 from bloomtune.data.dataset import Arrays
+from bloomtune.model_settings import Training
 from bloomtune.runtime import seed_everything
-from bloomtune.settings import Training
 from bloomtune.training.execution import FitInputs, compiled_for, configure
 from bloomtune.training.model import build_model
 

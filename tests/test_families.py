@@ -11,14 +11,15 @@ import pytest
 from conftest import ROOT
 from tuning_data import tune_settings
 
+from bloomtune.checks import check_params as check
+from bloomtune.checks import load_params
 from bloomtune.data.standardise import standardise
 from bloomtune.data.synthetic import write_synthetic
+from bloomtune.errors import ModelTooLargeError, ParamsError
 from bloomtune.model_spec import ModelSpec
-from bloomtune.params import ParamsError, load_params, merge
-from bloomtune.params import check_params as check
+from bloomtune.params import merge
 from bloomtune.settings import StandardiseSettings
 from bloomtune.training.families import build
-from bloomtune.training.model import ModelTooLargeError
 from bloomtune.tuning.tune import run_tuning
 
 BUILDERS = '''

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, copy_project, dvc, snakemake
 
-from bloomtune.params import load_params
+from bloomtune.checks import load_params
 
 pytestmark = pytest.mark.pipeline
 TUNERS = list(load_params([ROOT / "params.yaml"])["tuners"])

@@ -56,7 +56,7 @@ def test_preparing_training_data_copies_no_image(tmp_path):
     building the batch pipelines allocate a small fraction of the images' bytes (the old path:
     a boolean-index copy and a concatenation, each the whole array)."""
     pytest.importorskip("tensorflow")
-    from bloomtune.settings import Training
+    from bloomtune.model_settings import Training
     from bloomtune.training.execution import FitInputs
 
     blog = arrays.write_arrays(tmp_path / "blog", {"train": 2000, "test": 8}, 64, 4)
@@ -85,7 +85,7 @@ def test_batches_are_kerass_own(tmp_path, placement):
     from bloomtune.runtime import seed_everything
 
     tf.config.experimental.enable_op_determinism()  # as every stage runs
-    from bloomtune.settings import Training
+    from bloomtune.model_settings import Training
     from bloomtune.training.execution import FitInputs
     from bloomtune.training.model import build_model
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bloomtune.training.model import ModelTooLargeError, build_model, count_params
+from bloomtune.errors import ModelTooLargeError
+from bloomtune.training.model import build_model, count_params
 
 
 @pytest.mark.parametrize(

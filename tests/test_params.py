@@ -9,9 +9,9 @@ import pytest
 import yaml
 from conftest import ROOT, run, snakemake
 
-from bloomtune.params import ParamsError, load_params, stage_params
-from bloomtune.tuning.pruners import check_pruners
-from bloomtune.tuning.storage import check_storages
+from bloomtune.checks import load_params
+from bloomtune.errors import ParamsError
+from bloomtune.params import stage_params
 
 BAD_VALUES = [
     ({"tuners": {"kt_random": {"framework": "sklearn"}}}, "tuners.kt_random.framework"),
@@ -89,10 +89,8 @@ def test_defaults_and_shipped_configs_are_valid():
 @pytest.mark.parametrize(("values", "key"), BAD_VALUES)
 def test_bad_value_names_its_key_in_one_line(tmp_path, values, key):
     with pytest.raises(ParamsError) as caught:
-        # load_params checks what every stage checks; the Snakefile also checks the pruners
-        params = load_params([ROOT / "params.yaml", _overlay(tmp_path, values)])
-        check_pruners(params)
-        check_storages(params)
+        # load_params checks what every stage and the Snakefile check, pruners and storages too
+        load_params([ROOT / "params.yaml", _overlay(tmp_path, values)])
     message = str(caught.value)
     assert message.startswith(f"{key}:") and "\n" not in message
     assert message.count(key.rsplit(".", 1)[-1]) == 1, message  # the key is said once
@@ -177,7 +175,7 @@ def test_snakemake_refuses_config_on_the_command_line(project):
 
 
 def test_a_repetition_seed_changes_the_search_but_not_the_data():
-    from bloomtune.settings import resolve
+    from bloomtune.model_settings import resolve
 
     params = load_params([ROOT / "params.yaml"])
     one, two = (resolve(params, "tune", "kt_random", seed=s) for s in (1, 2))
@@ -194,13 +192,12 @@ def test_a_repetition_seed_changes_the_search_but_not_the_data():
 
 @pytest.mark.parametrize(("values", "message"), zip(BAD_VALUES[-4:], STORAGE_ERRORS, strict=True))
 def test_a_storage_url_is_checked_without_opening_it(tmp_path, values, message):
-    params = load_params([ROOT / "params.yaml", _overlay(tmp_path, values[0])])
     with pytest.raises(ParamsError, match=re.escape(message)):
-        check_storages(params)
+        load_params([ROOT / "params.yaml", _overlay(tmp_path, values[0])])
 
 
 def test_a_good_storage_url_passes_and_opens_nothing(tmp_path):
     db = tmp_path / "not" / "yet" / "optuna.db"
     values = {"tuners": {"optuna_tpe": {"storage": f"sqlite:///{db}"}}}
-    check_storages(load_params([ROOT / "params.yaml", _overlay(tmp_path, values)]))
+    load_params([ROOT / "params.yaml", _overlay(tmp_path, values)])
     assert not (tmp_path / "not").exists()

@@ -11,8 +11,9 @@ import yaml
 from conftest import ROOT, copy_project, dvc, run, snakemake
 from dag import snakemake_jobs
 
+from bloomtune.checks import load_params
 from bloomtune.codedeps import stage_code
-from bloomtune.params import STAGE_SECTIONS, load_params
+from bloomtune.params import STAGE_SECTIONS
 
 pytestmark = pytest.mark.pipeline
 TUNERS = list(load_params([ROOT / "params.yaml"])["tuners"])
@@ -151,6 +152,28 @@ def test_snakemake_reruns_a_stage_whose_code_changed_and_those_after_it(snakemak
     finally:
         path.write_text(original)
     assert set(jobs) == _jobs([stage, *after]) | {"report"}
+
+
+def test_editing_the_search_space_module_reruns_no_data_stage(snakemake_project, dvc_project):
+    # The space is read by the stages that build models and the report; the params check that
+    # every stage runs reads it too, but a check changes no output (bloomtune/codedeps.py).
+    module = "bloomtune/space.py"
+    readers = [s for s in STAGE_SECTIONS if module in stage_code(s)]
+    assert {"tune", "report"} <= set(readers) and not {"download", "standardise"} & set(readers)
+    for project in (snakemake_project, dvc_project):
+        path = project / module
+        original = path.read_text()
+        try:
+            path.write_text(original + "# edited\n")
+            if project is snakemake_project:
+                jobs = set(snakemake_jobs(project, ["--configfile", "config/smoke.yaml"]))
+                expected = _jobs([*readers, *PER_TUNER])  # and every job after them
+            else:
+                jobs = set(json.loads(dvc(["status", "--json"], project).stdout))
+                expected = _jobs(readers)  # DVC names only the stages whose deps changed
+        finally:
+            path.write_text(original)
+        assert jobs == expected, project
 
 
 def test_a_new_repetition_runs_only_its_jobs_and_a_removed_one_leaves_the_report(

@@ -3,23 +3,21 @@ claim a difference only where a paired test over the repetitions finds one."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
 
+from bloomtune.checks import load_params
 from bloomtune.data.dataset import Arrays, TrainingData
-from bloomtune.params import load_params
+from bloomtune.model_settings import resolve
 from bloomtune.reporting.comparison import Comparison, headline
 from bloomtune.reporting.fairness import fairness, fairness_text
 from bloomtune.reporting.figures import best_so_far
-from bloomtune.reporting.report import describe_training
+from bloomtune.reporting.provenance import describe_training
 from bloomtune.reporting.runs import Run, anytime_areas
 from bloomtune.reporting.tables import aggregated_table
-from bloomtune.settings import resolve
-from bloomtune.tuning.ledger import TrialRecorder
+from bloomtune.tuning.ledger import Ledger
 from bloomtune.tuning.runner import TrialRunner
 from bloomtune.tuning.tune import write_results
 
@@ -28,17 +26,14 @@ def _best_json(params: dict, tuner: str, folder, seed: int = 1) -> dict:
     """best.json as the tune stage writes it, for one recorded trial of `tuner` on 100
     validation images."""
     settings = resolve(params, "tune", tuner, seed=seed)
-    journal = folder / tuner / "ledger.jsonl"
-    recorder = TrialRecorder(
-        tuner, settings.budget.objective, settings.space.names, journal, logging.getLogger()
-    )
-    recorder.begin(0, {"filters": 64, "kernel_size": 3, "strides": 1, "activation": "relu"})
-    for epoch in range(10):
-        recorder.on_epoch_end(epoch, {"val_accuracy": 0.5, "val_loss": 1.0, "loss": 1.0})
-    recorder.end("complete")
+    ledger = Ledger(tuner, settings.budget.objective, settings.space.names,
+                    folder / tuner / "ledger.jsonl")  # fmt: skip
+    best = {"epoch": 1, "val_accuracy": 0.5, "val_loss": 1.0}  # of 10 epochs
+    hp = {"filters": 64, "kernel_size": 3, "strides": 1, "activation": "relu"}
+    ledger.append(ledger.row(0, hp, "complete", "", best=best, epochs_run=10))
     images = np.zeros((100, 8, 8, 3), np.uint8), np.zeros(100, np.int64)
     data = TrainingData(Arrays.whole(*images), Arrays.whole(*images), n_classes=3, image_size=8)
-    runner = TrialRunner(settings, data, recorder, folder / tuner)
+    runner = TrialRunner(settings, data, ledger, folder / tuner)
     return write_results(runner, "key", folder / tuner)
 
 

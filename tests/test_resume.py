@@ -118,24 +118,23 @@ def test_optuna_closes_a_journalled_trial_as_it_finished(tmp_path, monkeypatch):
     import optuna
     from tuning_data import tune_settings
 
-    from bloomtune.tuning.ledger import TrialRecorder
+    from bloomtune.tuning.budget import SharedBudget
     from bloomtune.tuning.tune import run_tuning
 
     data = tiny_data(tmp_path)
     settings = tune_settings("optuna_tpe", max_trials=3, max_epochs=1)
     out, state = tmp_path / "tuning", tmp_path / "state"
-    end = TrialRecorder.end
+    finish = SharedBudget.finish
 
-    def end_then_die(self, status, reason=""):
-        row = end(self, status, reason)
+    def finish_then_die(self, row):
+        finish(self, row)  # journalled, its slot freed
         if row["trial"] == 1:
             raise SystemExit("killed")  # not an Exception: Optuna leaves the trial RUNNING
-        return row
 
-    monkeypatch.setattr(TrialRecorder, "end", end_then_die)
+    monkeypatch.setattr(SharedBudget, "finish", finish_then_die)
     with pytest.raises(SystemExit):
         run_tuning(settings, data, out, state)
-    monkeypatch.setattr(TrialRecorder, "end", end)
+    monkeypatch.setattr(SharedBudget, "finish", finish)
     (journal,) = state.glob("*/optuna.journal")
     storage = _journal_storage(journal)
     (name,) = optuna.get_all_study_names(storage)
@@ -157,7 +156,7 @@ def test_a_resumed_optuna_search_does_not_repeat_its_start_up_draws(tmp_path, mo
     # the configurations it already tried again, as a sampler restarted on the same seed would.
     from tuning_data import tune_settings
 
-    from bloomtune.tuning.ledger import TrialRecorder
+    from bloomtune.tuning.budget import SharedBudget
     from bloomtune.tuning.tune import run_tuning
 
     data = tiny_data(tmp_path)
@@ -165,18 +164,17 @@ def test_a_resumed_optuna_search_does_not_repeat_its_start_up_draws(tmp_path, mo
     hp = list(settings.space.names)
     run_tuning(settings, data, tmp_path / "whole", tmp_path / "whole_state")
     whole = pd.read_csv(tmp_path / "whole" / "trials.csv")
-    end = TrialRecorder.end
+    finish = SharedBudget.finish
 
-    def end_then_die(self, status, reason=""):
-        row = end(self, status, reason)
+    def finish_then_die(self, row):
+        finish(self, row)
         if row["trial"] == 1:
             raise SystemExit("killed")
-        return row
 
-    monkeypatch.setattr(TrialRecorder, "end", end_then_die)
+    monkeypatch.setattr(SharedBudget, "finish", finish_then_die)
     with pytest.raises(SystemExit):
         run_tuning(settings, data, tmp_path / "out", tmp_path / "state")
-    monkeypatch.setattr(TrialRecorder, "end", end)
+    monkeypatch.setattr(SharedBudget, "finish", finish)
     run_tuning(settings, data, tmp_path / "out", tmp_path / "state")
     resumed = pd.read_csv(tmp_path / "out" / "trials.csv")
     assert len(resumed) == 5

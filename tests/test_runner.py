@@ -11,10 +11,12 @@ import pytest
 import tensorflow as tf
 from tuning_data import tiny_data, tune_settings
 
-from bloomtune.training.model import ModelTooLargeError, build_model
-from bloomtune.tuning import runner
+from bloomtune.errors import ModelTooLargeError, TuningError
+from bloomtune.training import fit
+from bloomtune.training.model import build_model
+from bloomtune.tuning import optuna_adapter, runner
 from bloomtune.tuning.ledger import ledger_columns
-from bloomtune.tuning.tune import TuningError, run_tuning
+from bloomtune.tuning.tune import run_tuning
 
 HP = ["filters", "kernel_size", "strides", "activation", "learning_rate"]
 
@@ -71,7 +73,7 @@ def data(tmp_path_factory):
 def test_every_failure_kind_is_recorded_alike_and_the_search_goes_on(
     data, tmp_path, monkeypatch, caplog, tuner
 ):
-    monkeypatch.setattr(runner, "build", _faulty_build())
+    monkeypatch.setattr(fit, "build", _faulty_build())
     settings = tune_settings(tuner, max_trials=6, max_epochs=1)
     with caplog.at_level(logging.WARNING, logger="bloomtune"):
         best = run_tuning(settings, data, tmp_path / "out", tmp_path / "state")
@@ -118,7 +120,7 @@ def test_hyperband_continues_from_its_parents_best_weights(data, tmp_path, monke
 
 
 def test_a_diverged_trial_stops_at_the_end_of_its_first_nan_epoch(data, tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "build", lambda spec, *args, **kw: _nan_loss_model(*args, **kw))
+    monkeypatch.setattr(fit, "build", lambda spec, *args, **kw: _nan_loss_model(*args, **kw))
     settings = tune_settings("optuna_tpe", max_trials=1, max_epochs=3)
     with pytest.raises(TuningError, match="every one of 1 trials failed"):
         run_tuning(settings, data, tmp_path / "out", tmp_path / "state")
@@ -126,3 +128,109 @@ def test_a_diverged_trial_stops_at_the_end_of_its_first_nan_epoch(data, tmp_path
     trials = pd.read_json(journal, lines=True)
     assert trials[["status", "epochs_run"]].values.tolist() == [["failed", 1]]
     assert trials["failure_reason"].tolist() == ["NaN or infinite loss"]
+
+
+# The evaluator seam: the runner's decisions with an evaluator that trains nothing.
+
+
+def _epochs(*accuracies, loss=1.0):
+    return [
+        {"epoch": e, "val_accuracy": a, "val_loss": 1 - a, "loss": loss}
+        for e, a in enumerate(accuracies, start=1)
+    ]
+
+
+class CurveEvaluator:
+    """Looks each trial's curve up instead of training: a list of epoch records, or the
+    exception the configuration raises."""
+
+    def __init__(self, curves):
+        self.curves, self.kept = curves, []
+
+    def evaluate(self, request, on_epoch):
+        curve = self.curves(request.trial) if callable(self.curves) else self.curves[request.trial]
+        if isinstance(curve, BaseException):
+            raise curve
+        for record in curve[request.initial_epoch : request.epochs]:
+            if on_epoch(record):
+                return
+
+    def keep(self, request):
+        self.kept.append(request.trial)
+
+
+def _fake_runner(tmp_path, curves, tuner="optuna_tpe", overlay=None, **tuning):
+    from bloomtune.tuning.ledger import Ledger
+
+    settings = tune_settings(tuner, overlay, **tuning)
+    ledger = Ledger(tuner, "val_accuracy", settings.space.names, tmp_path / "ledger.jsonl")
+    evaluator = CurveEvaluator(curves)
+    return settings, runner.TrialRunner(settings, None, ledger, tmp_path, evaluator=evaluator)
+
+
+def test_the_runner_decides_every_failure_kind_from_an_evaluator(tmp_path):
+    nan = float("nan")
+    curves = [
+        ModelTooLargeError("model would have 9 parameters"),
+        MemoryError("simulated"),
+        tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor"),
+        _epochs(0.5, 0.6, 0.7, loss=nan),  # stops after its first NaN epoch
+        RuntimeError("boom"),
+        [{"epoch": 1, "val_accuracy": None, "val_loss": None, "loss": 1.0}],  # nothing finite
+        _epochs(0.5, 0.7, 0.6),
+    ]
+    settings, run = _fake_runner(tmp_path, curves, max_trials=7, max_epochs=3)
+    rows = [run.run(n, {"filters": 64}, keep_weights=tmp_path / f"{n}.h5") for n in range(7)]
+    statuses = [(r["status"], r["failure_reason"].split(":")[0], r["epochs_run"]) for r in rows]
+    assert statuses == [
+        ("failed", "too large", 0),
+        ("failed", "out of memory", 0),
+        ("failed", "out of memory", 0),
+        ("failed", "NaN or infinite loss", 1),
+        ("failed", "RuntimeError", 0),
+        ("failed", "NaN or infinite loss", 1),
+        ("complete", "", 3),
+    ]
+    # The last trial's row is the curve's: best epoch 2, and only it keeps its weights.
+    assert (rows[-1]["score"], rows[-1]["best_epoch"], rows[-1]["val_loss"]) == (0.7, 2, 1 - 0.7)
+    assert run.evaluator.kept == [6]
+    assert [r["trial"] for r in run.rows()] == list(range(7))
+
+
+def test_the_budget_stops_a_trial_at_an_epoch_boundary_then_the_search(tmp_path):
+    settings, run = _fake_runner(
+        tmp_path, lambda trial: _epochs(0.5, 0.6, 0.7), max_trials=5, max_epochs=3,
+        max_total_epochs=5,
+    )  # fmt: skip
+    assert run.reserve() is None
+    first = run.run(0, {})
+    assert run.reserve() is None
+    second = run.run(1, {})
+    assert (first["epochs_run"], second["epochs_run"]) == (3, 2)
+    assert second["status"] == "complete" and second["score"] == 0.6
+    assert run.reserve() == "max_total_epochs (5)"
+
+
+def test_optunas_pruner_prunes_through_the_evaluator_seam(tmp_path):
+    # Trial 0 climbs; every later one stays low, so the median pruner stops each after its
+    # first epoch (step 0, as optuna-integration's Keras callback reports it).
+    import optuna
+
+    overlay = {"tuners": {"optuna_tpe": {"pruner": "median",
+                                         "pruner_options": {"n_startup_trials": 1}}}}  # fmt: skip
+    curves = lambda trial: _epochs(0.5, 0.6, 0.7) if trial == 0 else _epochs(0.1, 0.9, 0.9)  # noqa: E731
+    settings, run = _fake_runner(tmp_path, curves, overlay=overlay, max_trials=3, max_epochs=3,
+                                 max_total_epochs=None)  # fmt: skip
+    optuna_adapter.search(settings, run, tmp_path)
+    rows = sorted(run.rows(), key=lambda r: r["trial"])
+    assert [(r["status"], r["epochs_run"]) for r in rows] == [
+        ("complete", 3),
+        ("pruned", 1),
+        ("pruned", 1),
+    ]
+    (name,) = optuna.get_all_study_names(optuna_adapter.storage_for(settings, tmp_path))
+    study = optuna.load_study(
+        study_name=name, storage=optuna_adapter.storage_for(settings, tmp_path)
+    )
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "PRUNED", "PRUNED"]
+    assert study.trials[1].intermediate_values == {0: 0.1}

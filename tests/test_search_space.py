@@ -9,7 +9,7 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from bloomtune.tuning.space import SearchSpace
+from bloomtune.space import SearchSpace
 
 SPEC = {
     "filters": {"type": "categorical", "choices": [64, 128]},

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from tuning_data import tiny_data, tune_settings
 
+from bloomtune.errors import TuningError
 from bloomtune.tuning.ledger import ledger_columns
 from bloomtune.tuning.pruners import make_pruner
-from bloomtune.tuning.tune import TuningError, run_tuning
+from bloomtune.tuning.tune import run_tuning
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +163,7 @@ def test_optuna_accepts_an_rdb_storage(data, tmp_path):
 
 
 def test_a_search_over_its_epoch_budget_fails_its_check():
-    from bloomtune.settings import Budget
+    from bloomtune.model_settings import Budget
     from bloomtune.tuning.tune import check_budget
 
     budget = Budget("val_accuracy", max_trials=10, max_epochs=4, max_total_epochs=6)

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from conftest import ROOT
 
+from bloomtune.checks import check_params, load_params
 from bloomtune.data.standardise import standardise
 from bloomtune.data.synthetic import write_synthetic
-from bloomtune.params import check_params, load_params, merge
-from bloomtune.settings import StandardiseSettings, TuneSettings, resolve
+from bloomtune.model_settings import TuneSettings, resolve
+from bloomtune.params import merge
+from bloomtune.settings import StandardiseSettings
 
 TINY = StandardiseSettings(image_size=16, split="blog", interpolation="area")
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bloomtune.data import fetch as _fetch
 from bloomtune.data import synthetic
-from bloomtune.data.fetch import DownloadError, SlowTransfer, describe, md5sum  # noqa: F401
+from bloomtune.data.fetch import SlowTransfer, describe, md5sum  # noqa: F401
+from bloomtune.errors import DownloadError
 from bloomtune.runtime import atomic_path, write_json
 from bloomtune.settings import DownloadSettings
 

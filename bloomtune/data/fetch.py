@@ -13,14 +13,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bloomtune.errors import UserError
+from bloomtune.errors import DownloadError
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
-
-
-class DownloadError(UserError, RuntimeError):
-    """A file could not be fetched or verified; the message is one line naming the URL."""
 
 
 def md5sum(path: Path) -> str:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from bloomtune.data import oxford
-from bloomtune.errors import DataError
+from bloomtune.errors import BadImageError, DataError
 from bloomtune.settings import StandardiseSettings
 from bloomtune.runtime import atomic_path, read_json, write_json
 
@@ -23,14 +23,6 @@ log = logging.getLogger(__name__)
 INTERPOLATIONS = {"cubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA}
 MAX_PIXELS = StandardiseSettings.max_pixels
 _worker: dict = {}
-
-
-class BadImageError(DataError):
-    """An input image cannot be used (unreadable, or over the pixel limit)."""
-
-    def __init__(self, path, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.reason = reason
 
 
 def check_pixels(path: str | Path, max_pixels: int) -> None:

@@ -57,7 +57,7 @@ def evaluate(
 ) -> dict:
     """Score the model on the test split (the only stage that reads it); write the metrics JSON,
     per-class accuracy (CSV) and the confusion matrix (PNG) under `details`."""
-    from bloomtune.reporting.figures import confusion_matrix  # matplotlib: imported when needed
+    from bloomtune.evaluation.confusion import confusion_matrix  # matplotlib: when needed
 
     data_dir = Path(data_dir)
     manifest = dataset.manifest(data_dir)

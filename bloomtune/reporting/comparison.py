@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bloomtune.objective import higher_is_better
 from bloomtune.reporting import statistics
-from bloomtune.settings import OBJECTIVES
 
 # Measures compared across tuners -> which way is better ("objective": the tuning objective's).
 MEASURES = {
@@ -50,7 +50,7 @@ class Comparison:
 
     def higher_is_better(self, measure: str) -> bool:
         way = MEASURES[measure]
-        return (OBJECTIVES[self.objective] if way == "objective" else way) == "max"
+        return higher_is_better(self.objective if way == "objective" else way)
 
     def table(self, measure: str) -> pd.DataFrame:
         """Repetitions (rows) by tuners (columns) of one measure."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bloomtune.tuning.space import SearchSpace
+from bloomtune.settings import workers_of
+from bloomtune.space import SearchSpace
 
 # Settings that must match across every run: label -> getter on best.json.
 FAIRNESS = {
@@ -23,7 +24,7 @@ FAIRNESS = {
     "XLA": lambda b: b["settings"]["train"].get("jit_compile", False),
     "data seed": lambda b: b["settings"].get("data_seed"),
     # Trials run at once: a sequential optimiser then learns from fewer finished trials.
-    "workers": lambda b: b.get("options", {}).get("workers", 1),
+    "workers": lambda b: workers_of(b.get("options", {})),
     "search space": lambda b: SearchSpace.from_params(b["settings"]["search_space"]).describe(),
 }
 

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only, no display
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from bloomtune.settings import OBJECTIVES  # noqa: E402
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return path
+from bloomtune.objective import higher_is_better
+from bloomtune.plotting import plt
+from bloomtune.plotting import save as _save
 
 
 def best_so_far(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
     """Cumulative epochs and wall seconds against the best score found so far, trial by trial."""
     ordered = trials.sort_values("trial")
     scores = ordered["score"].astype(float)
-    if OBJECTIVES[objective] == "max":
+    if higher_is_better(objective):
         best = scores.fillna(-np.inf).cummax().replace(-np.inf, np.nan)
     else:
         best = scores.fillna(np.inf).cummin().replace(np.inf, np.nan)
@@ -128,22 +118,6 @@ def importances(values: dict[str, dict[str, float]], path: Path) -> Path:
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.set_xlabel("importance (fANOVA, share of variance)")
-    return _save(fig, path)
-
-
-def confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path) -> Path:
-    n = len(class_names)
-    size = min(4 + n * 0.25, 16)
-    fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(matrix, cmap="Blues")
-    if n <= 30:
-        ax.set_xticks(range(n), class_names, rotation=90, fontsize=7)
-        ax.set_yticks(range(n), class_names, fontsize=7)
-        for (i, j), count in np.ndenumerate(matrix):
-            if count:
-                ax.text(j, i, str(count), ha="center", va="center", fontsize=7)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
     return _save(fig, path)
 
 

@@ -10,12 +10,11 @@ import pandas as pd
 
 from bloomtune.data import dataset
 from bloomtune.errors import DataError
-from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, seed_everything, write_json
-from bloomtune.settings import OBJECTIVES, BestEpochSettings
-from bloomtune.training.execution import FitInputs, compiled_for, configure
-from bloomtune.training.families import build
+from bloomtune.model_settings import BestEpochSettings
+from bloomtune.objective import best_epoch_of, direction
+from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, write_json
+from bloomtune.training.fit import Trainer
 from bloomtune.training.progress import EpochLogger
-from bloomtune.tuning.ledger import best_epoch_of
 
 log = logging.getLogger(__name__)
 
@@ -26,24 +25,15 @@ def find_best_epoch(
     """Train the best hyperparameters with early stopping; write history.csv, best_epoch.json."""
     tuner, objective = settings.tuner.name, settings.objective
     data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
-    configure(settings.train)
-    inputs = FitInputs(data.train, data.validation, settings.train)
-    seed_everything(derive_seed(settings.seed, "best_epoch"))
-    model = build(settings.model, best["hyperparameters"], data.image_size, data.n_classes)
-    compiled_for(model, settings.train)
-    fit, validation = inputs.datasets()
+    trainer = Trainer(settings.model, settings.train, data.image_size, data.n_classes,
+                      data.train, data.validation)  # fmt: skip
+    model = trainer.model(best["hyperparameters"], derive_seed(settings.seed, "best_epoch"))
     stopper = keras.callbacks.EarlyStopping(
-        monitor=objective, mode=OBJECTIVES[objective], patience=settings.patience
+        monitor=objective, mode=direction(objective), patience=settings.patience
     )
+    logger = EpochLogger(f"{tuner} best_epoch", settings.max_epochs)
     with Stopwatch() as clock:
-        history = model.fit(
-            fit,
-            validation_data=validation,
-            epochs=settings.max_epochs,
-            shuffle=False,  # the input pipeline shuffles, as Keras would
-            callbacks=[stopper, EpochLogger(f"{tuner} best_epoch", settings.max_epochs)],
-            verbose=0,
-        )
+        history = trainer.fit(model, settings.max_epochs, [stopper, logger])
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", range(1, len(frame) + 1))
     chosen = best_epoch_of(frame.to_dict("records"), objective)

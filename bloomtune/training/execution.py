@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 
-from bloomtune.settings import Training
+from bloomtune.model_settings import Training
 
 log = logging.getLogger(__name__)
 

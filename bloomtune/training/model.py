@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bloomtune.errors import ModelTooLargeError
 from bloomtune.runtime import available_memory
 
 DEFAULTS = {
@@ -11,10 +12,6 @@ DEFAULTS = {
     "activation": "relu",
     "learning_rate": 1e-4,
 }
-
-
-class ModelTooLargeError(ValueError):
-    """The hyperparameters give a model over the parameter limit."""
 
 
 def conv_output_size(image_size: int, kernel_size: int, strides: int) -> int:

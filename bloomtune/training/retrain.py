@@ -6,10 +6,9 @@ import logging
 from pathlib import Path
 
 from bloomtune.data import dataset
-from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, seed_everything, write_json
-from bloomtune.settings import RetrainSettings
-from bloomtune.training.execution import FitInputs, compiled_for, configure
-from bloomtune.training.families import build
+from bloomtune.model_settings import RetrainSettings
+from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, write_json
+from bloomtune.training.fit import Trainer
 from bloomtune.training.progress import EpochLogger
 
 log = logging.getLogger(__name__)
@@ -22,21 +21,11 @@ def retrain(
     tuner = settings.tuner.name
     data = dataset.load_all_training(data_dir)
     info = dataset.manifest(data_dir)
-    configure(settings.train)
-    inputs = FitInputs(data, None, settings.train)
-    seed_everything(derive_seed(settings.seed, "retrain"))
-    model = build(settings.model, chosen["hyperparameters"], info["image_size"], info["n_classes"])
-    compiled_for(model, settings.train)
-    fit, _ = inputs.datasets()
+    trainer = Trainer(settings.model, settings.train, info["image_size"], info["n_classes"], data)
+    model = trainer.model(chosen["hyperparameters"], derive_seed(settings.seed, "retrain"))
     epochs = chosen["best_epoch"]
     with Stopwatch() as clock:
-        model.fit(
-            fit,
-            epochs=epochs,
-            shuffle=False,  # the input pipeline shuffles, as Keras would
-            callbacks=[EpochLogger(f"{tuner} retrain", epochs)],
-            verbose=0,
-        )
+        trainer.fit(model, epochs, [EpochLogger(f"{tuner} retrain", epochs)])
     with atomic_path(model_path) as tmp:
         model.save(tmp)
     result = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bloomtune.errors import UserError
+from bloomtune.errors import WeightsMissing
 
 # name -> (keyword arguments of the keras.applications function, rescaling outside it)
 BACKBONES = {
@@ -27,10 +27,6 @@ DEFAULTS = {
     "optimizer": "adam",
     "momentum": 0.9,
 }
-
-
-class WeightsMissing(UserError, FileNotFoundError):
-    """The pretrained weights file is not where the weights stage puts it."""
 
 
 def weights_file(spec) -> Path | None:

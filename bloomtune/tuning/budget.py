@@ -16,18 +16,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bloomtune.settings import Budget
-from bloomtune.tuning.ledger import TrialRecorder
+from bloomtune.model_settings import Budget
+from bloomtune.tuning.ledger import Ledger
 
 RUNNING = "running.json"
 
 
 class SharedBudget:
-    def __init__(self, budget: Budget, recorder: TrialRecorder, folder: Path, worker: int = 0):
-        self.budget, self.recorder, self.worker = budget, recorder, str(worker)
+    def __init__(self, budget: Budget, ledger: Ledger, folder: Path, worker: int = 0):
+        self.budget, self.ledger, self.worker = budget, ledger, str(worker)
         self.folder = Path(folder)
         self.path = self.folder / RUNNING
-        recorder.sink = self.finish  # a finished trial's row and its slot change together
 
     @contextlib.contextmanager
     def locked(self):
@@ -54,7 +53,7 @@ class SharedBudget:
     def _spent(self, running: dict, own_epochs: int | None = None) -> tuple[int, int, float]:
         """Trials, epochs and seconds spent or held: finished rows plus running entries (each
         running trial holds the epoch it is training); `own_epochs` replaces this worker's."""
-        rows, now = self.recorder.rows(), time.time()
+        rows, now = self.ledger.rows(), time.time()
         trials = len(rows) + len(running)
         epochs = sum(r["epochs_run"] for r in rows)
         wall = sum(r["wall_s"] for r in rows)
@@ -120,8 +119,9 @@ class SharedBudget:
             return self._reason(trials, epochs, wall, new_trial=False)
 
     def finish(self, row: dict) -> None:
+        """Journal a finished trial's row and free its slot, together."""
         with self.locked() as running:
-            self.recorder.append(row)
+            self.ledger.append(row)
             running.pop(self.worker, None)
 
     def reap(
@@ -146,10 +146,10 @@ class SharedBudget:
                     closing[open_trial] = closing.get(open_trial) or values
             rows = []
             for open_trial, values in sorted(closing.items()):
-                if self.recorder.recorded_row(open_trial) is not None:
+                if self.ledger.recorded_row(open_trial) is not None:
                     continue
                 spent = entry if open_trial == number else {}
-                row = self.recorder.closed_row(
+                row = self.ledger.row(
                     open_trial,
                     values,
                     "failed",
@@ -158,6 +158,6 @@ class SharedBudget:
                     wall_s=time.time() - spent.get("started", time.time()),
                     cpu_s=spent.get("cpu_s", 0.0),
                 )
-                self.recorder.append(row)
+                self.ledger.append(row)
                 rows.append(row)
             return rows

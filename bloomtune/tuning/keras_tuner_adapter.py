@@ -1,5 +1,6 @@
 """Keras Tuner adapter: its oracle chooses the hyperparameters, the shared trial runner runs each
-trial (Keras Tuner's own run_trial, and its checkpoint on every improving epoch, are not used)."""
+trial (Keras Tuner's own run_trial, and its checkpoint on every improving epoch, are not used);
+registered in tuning/frameworks.py."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import keras_tuner as kt
 
+from bloomtune.model_settings import TuneSettings
+from bloomtune.space import SearchSpace
 from bloomtune.tuning.runner import TrialRunner
 
 log = logging.getLogger(__name__)
@@ -17,14 +20,14 @@ log = logging.getLogger(__name__)
 class SpaceHyperModel(kt.HyperModel):
     """Declares the shared search space to the oracle; the runner builds the models."""
 
-    def __init__(self, runner: TrialRunner):
+    def __init__(self, space: SearchSpace):
         super().__init__()
-        self.runner = runner
+        self.space = space
 
     def build(self, hp):
         # Keras Tuner calls build at start-up only to learn the space; building the default model
         # there could cost gigabytes (strides 1 at 300 px), so none is built.
-        self.runner.settings.space.declare_keras_tuner(hp)
+        self.space.declare_keras_tuner(hp)
         return None
 
 
@@ -32,7 +35,7 @@ class SearchOver(Exception):
     """The shared budget has no trial left for this process."""
 
 
-def _run_by(base, runner: TrialRunner, checkpoints: Path | None):
+def _run_by(base, settings: TuneSettings, runner: TrialRunner, checkpoints: Path | None):
     """A tuner class of `base` whose trials the shared runner runs, one at a time per process,
     each under a slot of the shared budget taken before the oracle is asked for it."""
 
@@ -42,12 +45,12 @@ def _run_by(base, runner: TrialRunner, checkpoints: Path | None):
         def pre_create_trial(self):
             if self.waiting:  # the oracle answered IDLE (Hyperband waits for a rung): pause
                 time.sleep(0.5)
-            if reason := runner.budget.reserve():
+            if reason := runner.reserve():
                 raise SearchOver(reason)
             self.waiting = True
 
         def on_search_end(self):
-            runner.budget.release()  # the oracle handed out no further trial
+            runner.release()  # the oracle handed out no further trial
             super().on_search_end()
 
         def run_trial(self, trial, *args, **kwargs):
@@ -58,13 +61,13 @@ def _run_by(base, runner: TrialRunner, checkpoints: Path | None):
             if row is not None:
                 # Finished and journalled, but the process died before Keras Tuner saved its
                 # oracle: hand the oracle the journalled result instead of training it again.
-                runner.budget.release()
+                runner.release()
                 log.info("%s: trial %d finished before the restart; kept", runner.name, number)
             else:
                 parent = values.get("tuner/trial_id")
                 row = runner.run(
                     number,
-                    runner.settings.space.active(values),
+                    settings.space.active(values),
                     epochs=values.get("tuner/epochs"),
                     initial_epoch=values.get("tuner/initial_epoch", 0),
                     warm_start=checkpoints / f"{int(parent)}.weights.h5" if parent else None,
@@ -72,17 +75,16 @@ def _run_by(base, runner: TrialRunner, checkpoints: Path | None):
                 )
             if row["status"] == "failed":
                 raise kt.errors.FailedTrialError(row["failure_reason"])
-            return {runner.settings.budget.objective: row["score"]}
+            return {settings.budget.objective: row["score"]}
 
     Run.__name__ = f"Run{base.__name__}"
     return Run
 
 
-def make_tuner(runner: TrialRunner, state_dir: Path):
-    settings = runner.settings
+def make_tuner(settings: TuneSettings, runner: TrialRunner, state_dir: Path):
     tuner, budget = settings.tuner, settings.budget
     common = {
-        "hypermodel": SpaceHyperModel(runner),
+        "hypermodel": SpaceHyperModel(settings.space),
         "objective": kt.Objective(budget.objective, budget.direction),
         "seed": settings.seed,
         "directory": str(state_dir),
@@ -93,15 +95,16 @@ def make_tuner(runner: TrialRunner, state_dir: Path):
     }
     algorithm = tuner.options["algorithm"]
     if algorithm == "random":
-        return _run_by(kt.RandomSearch, runner, None)(max_trials=budget.max_trials, **common)
+        run_by = _run_by(kt.RandomSearch, settings, runner, None)
+        return run_by(max_trials=budget.max_trials, **common)
     if algorithm == "bayesian":
         own = ("num_initial_points", "alpha", "beta")
         extra = {k: tuner.options[k] for k in own if k in tuner.options}
-        run_by = _run_by(kt.BayesianOptimization, runner, None)
+        run_by = _run_by(kt.BayesianOptimization, settings, runner, None)
         return run_by(max_trials=budget.max_trials, **extra, **common)
     # Hyperband continues a promoted trial from its parent's best-epoch weights: the runner writes
     # them after each trial's clock stops.
-    hyperband = _run_by(kt.Hyperband, runner, state_dir / "checkpoints")(
+    hyperband = _run_by(kt.Hyperband, settings, runner, state_dir / "checkpoints")(
         max_epochs=budget.max_epochs,
         factor=tuner.option("factor", 3),
         hyperband_iterations=tuner.option("hyperband_iterations", 1),
@@ -121,10 +124,10 @@ def _search(tuner, runner: TrialRunner) -> None:
         log.info("%s: %s reached, search ends", runner.name, over)
 
 
-def keras_tuner_worker(runner: TrialRunner, state_dir: Path) -> None:
+def worker(settings: TuneSettings, runner: TrialRunner, state_dir: Path) -> None:
     """One worker of a parallel search: its tuner asks the chief's oracle for trials (Keras
     Tuner's distributed mode: KERASTUNER_TUNER_ID, _ORACLE_IP and _ORACLE_PORT are set)."""
-    _search(make_tuner(runner, state_dir), runner)
+    _search(make_tuner(settings, runner, state_dir), runner)
 
 
 def serve_oracle(oracle):
@@ -142,14 +145,14 @@ def serve_oracle(oracle):
     return server, port
 
 
-def run_keras_tuner(runner: TrialRunner, state_dir: Path, workers=None) -> None:
+def search(settings: TuneSettings, runner: TrialRunner, state_dir: Path, workers=None) -> None:
     """The tune job's search: in this process, or, with `workers`, as Keras Tuner's chief: its
     oracle serves trials to the workers, and a worker that dies has its trial failed in the
     oracle (whose own chief would wait for it for ever) and in the ledger."""
     if reason := runner.exhausted():
         log.info("%s: budget already spent (%s)", runner.name, reason)
         return
-    tuner = make_tuner(runner, state_dir)
+    tuner = make_tuner(settings, runner, state_dir)
     if workers is None:
         _search(tuner, runner)
         return
@@ -169,7 +172,7 @@ def run_keras_tuner(runner: TrialRunner, state_dir: Path, workers=None) -> None:
         number, values = (None, None) if trial is None else (int(trial.trial_id), {})
         if trial is not None:
             values = trial.hyperparameters.values
-        runner.budget.reap(worker, reason, number, values)
+        runner.reap(worker, reason, number, values)
         if trial is not None:
             trial.status, trial.message = kt.engine.trial.TrialStatus.FAILED, reason
             oracle.end_trial(trial)

@@ -1,19 +1,17 @@
-"""The common trial ledger: one row per trial, the same columns for every tuner."""
+"""The common trial ledger: one row per trial, the same columns for every tuner, kept in an
+append-only journal; the running trial's clock; the progress line each finished trial logs."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import keras
 import pandas as pd
 
-from bloomtune.runtime import peak_rss_mb
-from bloomtune.settings import OBJECTIVES
+from bloomtune.objective import is_better
 
 STATUSES = ("complete", "pruned", "failed")
 
@@ -39,41 +37,21 @@ def ledger_columns(hp_names: list[str]) -> list[str]:
     ]
 
 
-def best_epoch_of(history: list[dict], objective: str) -> dict | None:
-    """The epoch record where the objective peaks (earliest on ties), or None if there is none."""
-    scored = [h for h in history if h.get(objective) is not None and math.isfinite(h[objective])]
-    if not scored:
-        return None
-    sign = 1 if OBJECTIVES[objective] == "max" else -1
-    return max(scored, key=lambda h: (sign * h[objective], -h["epoch"]))
-
-
-def is_better(score: float, best: float | None, objective: str) -> bool:
-    if best is None:
-        return True
-    return score > best if OBJECTIVES[objective] == "max" else score < best
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-class TrialRecorder(keras.callbacks.Callback):
-    """Records every trial of one search into an append-only journal (JSON lines).
+class Ledger:
+    """One search's ledger: its rows' format and the journal (JSON lines) that holds them.
 
-    Used as a Keras callback for per-epoch values; the same instance serves every trial. The
-    journal survives a crash: written rows are kept. Several worker processes may append to it;
-    each reads what the others added since its last look (the budget is checked every epoch)."""
+    The journal survives a crash: written rows are kept. Several worker processes may append to
+    it (one write of a whole line each); each reads what the others added since its last look."""
 
-    def __init__(self, tuner: str, objective: str, hp_names: list[str], journal: Path, log):
-        super().__init__()
+    def __init__(self, tuner: str, objective: str, hp_names: list[str], journal: Path):
         self.tuner, self.objective, self.hp_names = tuner, objective, hp_names
-        self.journal, self.log = Path(journal), log
-        self.total_trials: int | None = None
-        self.current: dict | None = None
+        self.journal = Path(journal)
         self._rows: list[dict] = []
         self._read = 0  # bytes of the journal read so far
-        self.sink = self.append  # where a finished row goes (a shared budget adds its lock)
 
     def rows(self) -> list[dict]:
         if self.journal.exists() and self.journal.stat().st_size > self._read:
@@ -89,66 +67,7 @@ class TrialRecorder(keras.callbacks.Callback):
         """The journal's row for `trial`, if it finished before (e.g. before a crash)."""
         return next((row for row in self.rows() if row["trial"] == int(trial)), None)
 
-    def begin(self, trial: int, hp: dict, overhead_s: float = 0.0) -> None:
-        """Start timing trial `trial`; `overhead_s` is what the search spent outside training
-        since this process's previous trial (the optimiser's suggestion and update)."""
-        self.current = {
-            "overhead_s": overhead_s,
-            "trial": int(trial),
-            "hp": {k: hp.get(k) for k in self.hp_names},
-            "history": [],
-            "start_time": _now(),
-            "wall0": time.perf_counter(),
-            "cpu0": time.process_time(),
-        }
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.current is None:
-            return
-        logs = logs or {}
-        self.current["history"].append(
-            {
-                "epoch": epoch + 1,
-                "val_accuracy": _float(logs.get("val_accuracy")),
-                "val_loss": _float(logs.get("val_loss")),
-                "loss": _float(logs.get("loss")),
-            }
-        )
-
-    @property
-    def current_history(self) -> list[dict]:
-        return self.current["history"] if self.current else []
-
-    @property
-    def current_cpu_s(self) -> float:
-        return time.process_time() - self.current["cpu0"] if self.current else 0.0
-
-    def end(self, status: str, reason: str = "") -> dict:
-        """Close the current trial with its status and append its ledger row."""
-        cur, self.current = self.current, None
-        best = best_epoch_of(cur["history"], self.objective)
-        losses = [h["loss"] for h in cur["history"]]
-        if status == "complete" and (
-            best is None or any(x is not None and not math.isfinite(x) for x in losses)
-        ):
-            status, reason = "failed", reason or "NaN or infinite loss"
-        row = self.closed_row(
-            cur["trial"],
-            cur["hp"],
-            status,
-            reason,
-            best=best,
-            epochs_run=len(cur["history"]),
-            start_time=cur["start_time"],
-            wall_s=time.perf_counter() - cur["wall0"],
-            cpu_s=time.process_time() - cur["cpu0"],
-            overhead_s=cur["overhead_s"],
-            peak_rss_mb=peak_rss_mb(),
-        )
-        self.sink(row)
-        return row
-
-    def closed_row(
+    def row(
         self,
         trial: int,
         hp: dict,
@@ -190,24 +109,54 @@ class TrialRecorder(keras.callbacks.Callback):
             fh.write((json.dumps(row) + "\n").encode())
             fh.flush()
             os.fsync(fh.fileno())
-        self._progress(row)
 
-    def _progress(self, row: dict) -> None:
-        rows = self.rows()
-        scores = [r["score"] for r in rows if r["score"] is not None]
+
+class TrialClock:
+    """The running trial: its number, hyperparameters and epoch history, and the seconds it has
+    taken since it began. `overhead_s` is what the search spent outside training before it (the
+    optimiser's suggestion and update)."""
+
+    def __init__(self, trial: int, hp: dict, overhead_s: float = 0.0):
+        self.trial, self.hp, self.overhead_s = int(trial), hp, overhead_s
+        self.history: list[dict] = []
+        self.start_time = _now()
+        self._wall0, self._cpu0 = time.perf_counter(), time.process_time()
+
+    @property
+    def wall_s(self) -> float:
+        return time.perf_counter() - self._wall0
+
+    @property
+    def cpu_s(self) -> float:
+        return time.process_time() - self._cpu0
+
+
+class Progress:
+    """One log line per finished trial: its status and score, the best so far, its epochs and the
+    search's seconds so far."""
+
+    def __init__(self, tuner: str, objective: str, total_trials: int | None, log):
+        self.tuner, self.objective, self.total_trials, self.log = (
+            tuner,
+            objective,
+            total_trials,
+            log,
+        )
+
+    def trial_done(self, row: dict, rows: list[dict]) -> None:
         best = None
-        for s in scores:
-            best = s if is_better(s, best, self.objective) else best
+        for r in rows:
+            if r["score"] is not None and is_better(r["score"], best, self.objective):
+                best = r["score"]
         elapsed = sum(r["wall_s"] for r in rows)
         score = "-" if row["score"] is None else f"{row['score']:.4f}"
         best_text = "-" if best is None else f"{best:.4f}"
-        total = self.total_trials or "?"
         reason = f" ({row['failure_reason']})" if row["failure_reason"] else ""
         self.log.info(
             "%s trial %d/%s %s%s score %s best %s epochs %d elapsed %s",
             self.tuner,
             len(rows),
-            total,
+            self.total_trials or "?",
             row["status"],
             reason,
             score,
@@ -215,10 +164,6 @@ class TrialRecorder(keras.callbacks.Callback):
             row["epochs_run"],
             _clock(elapsed),
         )
-
-
-def _float(value) -> float | None:
-    return None if value is None else float(value)
 
 
 def _clock(seconds: float) -> str:

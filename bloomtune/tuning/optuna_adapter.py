@@ -1,5 +1,5 @@
 """Optuna adapter: sampler, pruner and storage from params; trials asked and told through the
-public API, each run by the shared trial runner."""
+public API, each run by the shared trial runner (registered in tuning/frameworks.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,22 @@ import logging
 import optuna
 from optuna.trial import TrialState
 
-from bloomtune.params import ParamsError
+from bloomtune.errors import ParamsError
+from bloomtune.model_settings import TuneSettings
+from bloomtune.objective import optuna_direction
 from bloomtune.runtime import derive_seed
 from bloomtune.tuning.pruners import tuner_pruner
 from bloomtune.tuning.runner import TrialRunner
-from bloomtune.tuning.workers import worker_seed
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
+
+
+def worker_seed(seed: int, worker: int) -> int:
+    """Worker 1 samples with the search's seed; the others with seeds derived from it (equal
+    seeds would make random samplers propose the same configurations in every worker)."""
+    return seed if worker <= 1 else derive_seed(seed, "worker", worker)
 
 
 def make_sampler(name: str, seed: int, tuner: str):
@@ -41,8 +48,8 @@ def make_sampler(name: str, seed: int, tuner: str):
     raise ValueError(f"unknown Optuna sampler {name!r}")
 
 
-def storage_for(runner: TrialRunner, state_dir):
-    url = runner.settings.tuner.option("storage")
+def storage_for(settings: TuneSettings, state_dir):
+    url = settings.tuner.option("storage")
     if url:
         return url
     from optuna.storages import JournalStorage
@@ -70,66 +77,75 @@ def close_interrupted(study, runner: TrialRunner) -> None:
         tell(study, trial.number, row)
 
 
-def open_study(runner: TrialRunner, state_dir, worker: int = 0):
+def open_study(settings: TuneSettings, runner: TrialRunner, state_dir, worker: int = 0):
     """The search's study, created if new, with this worker's sampler."""
-    settings = runner.settings
     tuner, budget = settings.tuner, settings.budget
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # A fresh sampler replays its seed's stream from the start, so a resumed search would repeat
     # the configurations its random start-up already tried: reseed by the trials already recorded.
-    resumed = len(runner.recorder.rows())
+    resumed = len(runner.rows())
     seed = derive_seed(settings.seed, "resume", resumed) if resumed else settings.seed
     return optuna.create_study(
         # The state folder's name fingerprints params and data: a changed search gets a fresh
         # study even in a shared RDB storage.
         study_name=f"bloomtune-{tuner.name}-{state_dir.name}",
-        storage=storage_for(runner, state_dir),
+        storage=storage_for(settings, state_dir),
         sampler=make_sampler(
             tuner.option("sampler", "tpe"), worker_seed(seed, worker), tuner.name
         ),
         pruner=tuner_pruner(tuner.name, tuner.options, budget.max_epochs),
-        direction="maximize" if budget.direction == "max" else "minimize",
+        direction=optuna_direction(budget.objective),
         load_if_exists=True,
     )
 
 
-def search(study, runner: TrialRunner) -> None:
+def pruning(trial, objective: str):
+    """The runner's per-epoch hook that reports the objective to the study's pruner and prunes,
+    as optuna-integration's KerasPruningCallback does (its step is the epoch counted from 0)."""
+
+    def report(record: dict) -> None:
+        value = record.get(objective)
+        if value is None:
+            return
+        step = record["epoch"] - 1
+        trial.report(float(value), step=step)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"Trial was pruned at epoch {step}.")
+
+    return report
+
+
+def _search(settings: TuneSettings, study, runner: TrialRunner) -> None:
     """Ask, run and tell trials while the shared budget gives this process a slot; the slot is
     taken with the trial, so a worker killed in between leaves no trial unaccounted for."""
-    tuner, budget = runner.settings.tuner, runner.settings.budget
-    pruner_name = tuner.option("pruner", "none")
+    tuner, budget = settings.tuner, settings.budget
+    prunes = tuner.option("pruner", "none") != "none"
     asked = {}
-    while not (
-        reason := runner.budget.reserve(take=lambda: asked.setdefault("t", study.ask()).number)
-    ):
+    while not (reason := runner.reserve(take=lambda: asked.setdefault("t", study.ask()).number)):
         trial = asked.pop("t")
-        callbacks = []
-        if pruner_name != "none":
-            from optuna_integration import KerasPruningCallback
-
-            callbacks.append(KerasPruningCallback(trial, budget.objective))
-        hp = runner.settings.space.suggest_optuna(trial)
-        row = runner.run(trial.number, hp, callbacks=callbacks, pruned=(optuna.TrialPruned,))
+        hp = settings.space.suggest_optuna(trial)
+        on_epoch = pruning(trial, budget.objective) if prunes else None
+        row = runner.run(trial.number, hp, on_epoch=on_epoch, pruned=(optuna.TrialPruned,))
         tell(study, trial, row)
     log.info("%s: %s reached, search ends", tuner.name, reason)
 
 
-def optuna_worker(runner: TrialRunner, state_dir) -> None:
+def worker(settings: TuneSettings, runner: TrialRunner, state_dir) -> None:
     """One worker process of a parallel search: the study exists already."""
-    search(open_study(runner, state_dir, runner.worker), runner)
+    _search(settings, open_study(settings, runner, state_dir, runner.worker), runner)
 
 
-def run_optuna(runner: TrialRunner, state_dir, workers=None) -> None:
+def search(settings: TuneSettings, runner: TrialRunner, state_dir, workers=None) -> None:
     """The tune job's search: in this process, or by `workers` sharing one study. The study is
     created here, once, before any worker starts (processes creating it at once would race)."""
-    name = runner.settings.tuner.name
-    study = open_study(runner, state_dir)
+    name = settings.tuner.name
+    study = open_study(settings, runner, state_dir)
     close_interrupted(study, runner)
     if reason := runner.exhausted():
         log.info("%s: budget already spent (%s)", name, reason)
         return
     if workers is None:
-        search(study, runner)
+        _search(settings, study, runner)
         return
 
     def orphans(live: set[int]) -> list[tuple[int, dict]]:
@@ -138,7 +154,7 @@ def run_optuna(runner: TrialRunner, state_dir, workers=None) -> None:
         return [(t.number, t.params) for t in running if t.number not in live]
 
     def on_death(worker: int, reason: str) -> None:
-        for row in runner.budget.reap(worker, reason, orphans=orphans):
+        for row in runner.reap(worker, reason, orphans=orphans):
             tell(study, row["trial"], row)
 
     workers.run(on_death)

@@ -45,7 +45,7 @@ def make_pruner(name: str, max_epochs: int, options: dict | None = None):
 def tuner_pruner(tuner: str, options, max_epochs: int):
     """The pruner a tuner's params entry names; ParamsError naming the key if its options are
     wrong (checked before any training)."""
-    from bloomtune.params import ParamsError
+    from bloomtune.errors import ParamsError
 
     try:
         return make_pruner(
@@ -53,12 +53,3 @@ def tuner_pruner(tuner: str, options, max_epochs: int):
         )
     except ValueError as exc:
         raise ParamsError(f"tuners.{tuner}.pruner_options: {exc}") from None
-
-
-def check_pruners(params: dict) -> None:
-    """Check every Optuna tuner's pruner options (the Snakefile does, before any job runs)."""
-    from bloomtune.settings import resolve
-
-    for tuner, entry in params["tuners"].items():
-        if entry["framework"] == "optuna":
-            tuner_pruner(tuner, entry, resolve(params, "tune", tuner, seed=0).budget.max_epochs)

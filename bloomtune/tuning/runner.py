@@ -1,26 +1,26 @@
-"""The one trial runner both frameworks drive: seed, build, fit, failure policy, ledger row.
+"""The one trial runner every framework drives: an evaluator gives a configuration's results
+epoch by epoch; the runner reports each epoch to the budget and the pruner, decides the trial's
+status (the one place that does), and journals its ledger row.
 
 Optuna (ask and tell) and Keras Tuner (its `run_trial`) only choose the hyperparameters and hear
-the result; everything a trial does, and what it costs, is here and the same for every tuner."""
+the result; what a trial does, and what it costs, is here and the same for every tuner."""
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import keras
-
 from bloomtune.data.dataset import TrainingData
-from bloomtune.runtime import derive_seed, seed_everything
-from bloomtune.settings import TuneSettings
-from bloomtune.training.execution import FitInputs, compiled_for, configure
-from bloomtune.training.families import build
-from bloomtune.training.model import ModelTooLargeError, auto_max_params
+from bloomtune.errors import ModelTooLargeError
+from bloomtune.model_settings import TuneSettings
+from bloomtune.objective import best_epoch_of
+from bloomtune.runtime import peak_rss_mb
 from bloomtune.tuning.budget import SharedBudget
-from bloomtune.tuning.ledger import TrialRecorder
+from bloomtune.tuning.evaluators import Evaluator, Request
+from bloomtune.tuning.ledger import Ledger, Progress, TrialClock
 
 log = logging.getLogger(__name__)
 
@@ -34,86 +34,78 @@ def failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class StopOnNaN(keras.callbacks.Callback):
-    """Ends a trial whose epoch loss is NaN or infinite (the ledger records it failed).
-
-    Checked once an epoch, not once a batch as Keras' TerminateOnNaN does: any per-batch hook
-    makes Keras wait for every step's result before starting the next, which cost a trial
-    about a tenth of its speed (docs/benchmarks.md). A diverged trial trains at most to the
-    end of that epoch."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            self.model.stop_training = True
-
-
-class BudgetStop(keras.callbacks.Callback):
-    """Ends the running trial at an epoch boundary once the total-epoch or time budget is spent."""
-
-    def __init__(self, runner: TrialRunner):
-        super().__init__()
-        self.runner = runner
-
-    def on_epoch_end(self, epoch, logs=None):
-        recorder = self.runner.recorder
-        finished = len(recorder.current_history)
-        if reason := self.runner.budget.next_epoch(finished, recorder.current_cpu_s):
-            log.info("%s: %s reached, stopping the current trial", self.runner.name, reason)
-            self.model.stop_training = True
-
-
-class BestWeights(keras.callbacks.Callback):
-    """Keeps, in memory, the weights of the epoch where the objective last strictly improved."""
-
-    def __init__(self, objective: str, direction: str):
-        super().__init__()
-        self.objective, self.sign = objective, 1 if direction == "max" else -1
-        self.best, self.weights = -math.inf, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.objective)
-        if value is not None and math.isfinite(value) and self.sign * value > self.best:
-            self.best, self.weights = self.sign * value, self.model.get_weights()
+def _finite(value) -> bool:
+    return value is None or math.isfinite(value)
 
 
 class TrialRunner:
-    """Runs one search's trials on its data and records each in the ledger."""
+    """Runs one search's trials through its evaluator and records each in the ledger, under
+    the search's shared budget."""
 
     def __init__(
         self,
         settings: TuneSettings,
         data: TrainingData,
-        recorder: TrialRecorder,
+        ledger: Ledger,
         state_dir: Path,
         worker: int = 0,
+        evaluator: Evaluator | None = None,
     ):
-        self.settings, self.data, self.recorder = settings, data, recorder
+        self.settings, self.data, self.ledger = settings, data, ledger
         self.name, self.worker = settings.tuner.name, worker
-        self.budget = SharedBudget(settings.budget, recorder, state_dir, worker)
-        limit = settings.budget.max_model_params
-        self.max_params = auto_max_params() if limit == "auto" else limit
-        configure(settings.train)
-        self.inputs = FitInputs(data.train, data.validation, settings.train)
+        self.budget = SharedBudget(settings.budget, ledger, state_dir, worker)
+        self.progress = Progress(self.name, settings.budget.objective, settings.budget.max_trials,
+                                 log)  # fmt: skip
+        if evaluator is None:
+            from bloomtune.training.model import auto_max_params
+            from bloomtune.tuning.evaluators import KerasEvaluator
+
+            limit = settings.budget.max_model_params
+            evaluator = KerasEvaluator(
+                settings, data, auto_max_params() if limit == "auto" else limit
+            )
+        self.evaluator = evaluator
         self.idle_since = time.perf_counter()  # outside training since: the optimiser's time
 
-    @property
-    def workers(self) -> int:
-        return self.settings.tuner.option("workers", 1)
-
+    # The shared budget, for the adapters.
     def exhausted(self) -> str | None:
         """Which shared limit the search has reached, if any (trials, total epochs, time),
         counting every worker's running trial."""
         return self.budget.exhausted()
 
+    def reserve(self, take: Callable[[], int] | None = None) -> str | None:
+        """Take a trial slot for this process, or say which limit leaves none (`take` starts the
+        trial under the budget's lock: see SharedBudget.reserve)."""
+        return self.budget.reserve(take)
+
+    def release(self) -> None:
+        """Give back a slot no trial used."""
+        self.budget.release()
+
+    def clear(self) -> None:
+        """Forget slots a stopped run's processes held (the caller holds the search's lock)."""
+        self.budget.clear()
+
+    # The ledger, for the adapters.
+    def rows(self) -> list[dict]:
+        return self.ledger.rows()
+
     def recorded(self, number: int) -> dict | None:
         """The ledger row of a trial that finished before a restart, if any."""
-        return self.recorder.recorded_row(number)
+        return self.ledger.recorded_row(number)
+
+    def reap(self, worker: int, reason: str, trial=None, hp=None, orphans=None) -> list[dict]:
+        """Close the trial of a process that died: failed, the budget counts what it spent (see
+        SharedBudget.reap); returns the rows written."""
+        rows = self.budget.reap(worker, reason, trial, hp, orphans)
+        for row in rows:
+            self.progress.trial_done(row, self.ledger.rows())
+        return rows
 
     def record_interrupted(self, number: int, hp: dict) -> dict:
         """Close a trial a killed process left running: failed, the budget counts it."""
-        reason = "interrupted: the tuning process stopped mid-trial"
-        rows = self.budget.reap(self.worker, reason, number, hp)
+        rows = self.reap(self.worker, "interrupted: the tuning process stopped mid-trial",
+                         number, hp)  # fmt: skip
         return rows[0] if rows else self.recorded(number)
 
     def run(
@@ -123,55 +115,74 @@ class TrialRunner:
         *,
         epochs: int | None = None,
         initial_epoch: int = 0,
-        callbacks: list = (),
+        on_epoch: Callable[[dict], None] | None = None,
         pruned: tuple[type[BaseException], ...] = (),
         warm_start: Path | None = None,
         keep_weights: Path | None = None,
     ) -> dict:
-        """Train trial `number` with hyperparameters `hp`; return its ledger row.
+        """Evaluate trial `number` with hyperparameters `hp`; return its ledger row.
 
-        A trial that raises is recorded failed with its reason (too large, out of memory, NaN
-        loss, anything else, with its traceback in the log) and the search goes on; one of
-        `pruned` is recorded pruned. `warm_start` loads weights before training (Keras Tuner
-        Hyperband's continued trials); `keep_weights` writes the best epoch's weights there once
-        the trial's clock has stopped, so writing them is not timed."""
-        self.recorder.begin(number, hp, overhead_s=time.perf_counter() - self.idle_since)
+        After each epoch the trial stops if its loss is NaN or infinite or the budget is spent,
+        and `on_epoch(record)` hears the epoch (a pruner: it raises one of `pruned` to prune the
+        trial). A trial that raises anything else is recorded failed with its reason (too
+        large, out of memory, anything else, with its traceback in the log), and one that ends
+        with no finite objective or a NaN loss is failed too; the search goes on.
+        `warm_start` loads weights before training (Keras Tuner Hyperband's continued trials);
+        `keep_weights` writes the best epoch's weights there once the trial's clock has
+        stopped, so writing them is not timed."""
+        clock = TrialClock(number, {k: hp.get(k) for k in self.settings.space.names},
+                           overhead_s=time.perf_counter() - self.idle_since)  # fmt: skip
         self.budget.begin(number, hp)
-        seed_everything(derive_seed(self.settings.seed, "trial", number))
-        keras.backend.clear_session()  # free the previous trial's graph and memory
-        gc.collect()
-        budget = self.settings.budget
-        best = BestWeights(budget.objective, budget.direction) if keep_weights else None
-        shared = [self.recorder, StopOnNaN(), BudgetStop(self)]
+        request = Request(number, hp, epochs or self.settings.budget.max_epochs, initial_epoch,
+                          warm_start, keep_weights)  # fmt: skip
+
+        def epoch_done(record: dict) -> bool:
+            clock.history.append(record)
+            stop = not _finite(record.get("loss"))
+            if reason := self.budget.next_epoch(len(clock.history), clock.cpu_s):
+                log.info("%s: %s reached, stopping the current trial", self.name, reason)
+                stop = True
+            if on_epoch is not None:
+                on_epoch(record)
+            return stop
+
+        reason = ""
         try:
-            model = build(
-                self.settings.model, hp, self.data.image_size, self.data.n_classes,
-                self.max_params,
-            )  # fmt: skip
-            compiled_for(model, self.settings.train)
-            if warm_start is not None:
-                model.load_weights(warm_start)
-            fit, validation = self.inputs.datasets()
-            model.fit(
-                fit,
-                validation_data=validation,
-                epochs=epochs or budget.max_epochs,
-                initial_epoch=initial_epoch,
-                callbacks=[*shared, *callbacks, *([best] if best else [])],
-                shuffle=False,  # the input pipeline shuffles, as Keras would
-                verbose=0,
-            )
+            self.evaluator.evaluate(request, epoch_done)
         except pruned:
-            row = self.recorder.end("pruned")
+            status = "pruned"
         except Exception as exc:
             if not isinstance(exc, ModelTooLargeError):
                 log.warning("%s trial %d raised", self.name, number, exc_info=True)
-            row = self.recorder.end("failed", failure_reason(exc))
+            status, reason = "failed", failure_reason(exc)
         else:
-            row = self.recorder.end("complete")  # a NaN loss makes it failed
-        if best is not None and best.weights is not None and row["status"] != "failed":
-            keep_weights.parent.mkdir(parents=True, exist_ok=True)
-            model.set_weights(best.weights)
-            model.save_weights(keep_weights)
+            status = "complete"
+        row = self._close(clock, status, reason)
+        self.budget.finish(row)
+        self.progress.trial_done(row, self.ledger.rows())
+        if keep_weights is not None and row["status"] != "failed":
+            self.evaluator.keep(request)
         self.idle_since = time.perf_counter()
         return row
+
+    def _close(self, clock: TrialClock, status: str, reason: str) -> dict:
+        """The trial's ledger row: a trial that completed with no finite objective or with a
+        NaN or infinite loss in any epoch is failed."""
+        best = best_epoch_of(clock.history, self.settings.budget.objective)
+        if status == "complete" and (
+            best is None or not all(_finite(h.get("loss")) for h in clock.history)
+        ):
+            status, reason = "failed", reason or "NaN or infinite loss"
+        return self.ledger.row(
+            clock.trial,
+            clock.hp,
+            status,
+            reason,
+            best=best,
+            epochs_run=len(clock.history),
+            start_time=clock.start_time,
+            wall_s=clock.wall_s,
+            cpu_s=clock.cpu_s,
+            overhead_s=clock.overhead_s,
+            peak_rss_mb=peak_rss_mb(),
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bloomtune.params import ParamsError
+from bloomtune.errors import ParamsError
 
 EXAMPLE = "e.g. sqlite:///results/optuna.db or postgresql+psycopg2://user@host/db"
 
@@ -54,10 +54,3 @@ def check_storage(tuner: str, url: str) -> None:
             raise ParamsError(
                 f"{key}: cannot create the folder of {database!r} (no write permission)"
             )
-
-
-def check_storages(params: dict) -> None:
-    """Check every Optuna tuner's storage (the Snakefile does, before any job runs)."""
-    for tuner, entry in params["tuners"].items():
-        if entry["framework"] == "optuna" and entry.get("storage"):
-            check_storage(tuner, entry["storage"])

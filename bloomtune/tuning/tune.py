@@ -7,20 +7,15 @@ import shutil
 from pathlib import Path
 
 from bloomtune.data import dataset
-from bloomtune.errors import UserError
+from bloomtune.errors import TuningError
+from bloomtune.model_settings import TuneSettings
 from bloomtune.params import fingerprint
 from bloomtune.runtime import LOCK, atomic_path, exclusive, read_json, write_json
-from bloomtune.settings import TuneSettings
-from bloomtune.tuning.ledger import TrialRecorder, ledger_frame, summarise
-from bloomtune.tuning.pruners import tuner_pruner
+from bloomtune.tuning.frameworks import framework
+from bloomtune.tuning.ledger import Ledger, ledger_frame, summarise
 from bloomtune.tuning.runner import TrialRunner
-from bloomtune.tuning.storage import check_storage
 
 log = logging.getLogger(__name__)
-
-
-class TuningError(UserError, RuntimeError):
-    """The search could not produce a usable result."""
 
 
 def state_dir_for(state_root: Path, settings: TuneSettings, data_manifest: dict) -> Path:
@@ -42,10 +37,8 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
     `state` holds what a resumed search needs; it is not an orchestrator output, so a failed run
     does not delete it."""
     name, budget = settings.tuner.name, settings.budget
-    if settings.tuner.framework == "optuna":  # bad options fail now, before any data is read
-        tuner_pruner(name, settings.tuner.options, budget.max_epochs)
-        if url := settings.tuner.option("storage"):
-            check_storage(name, url)
+    # Bad options fail now, before any data is read.
+    framework(settings.tuner.framework).check(name, settings.tuner.options, budget.max_epochs)
     # One search of this tuner and repetition at a time, whoever started it.
     with exclusive(state, f"the {name} search of seed {settings.seed}"):
         return _search(settings, data_dir, out_dir, state)
@@ -53,19 +46,25 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
 
 def make_runner(settings: TuneSettings, data_dir: Path, state_dir: Path, worker: int = 0):
     """The trial runner of one process of the search: its data, ledger and shared budget."""
-    journal = state_dir / "ledger.jsonl"
-    recorder = TrialRecorder(settings.tuner.name, settings.budget.objective, settings.space.names,
-                             journal, log)  # fmt: skip
-    recorder.total_trials = settings.budget.max_trials
+    ledger = Ledger(settings.tuner.name, settings.budget.objective, settings.space.names,
+                    state_dir / "ledger.jsonl")  # fmt: skip
     data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
-    return TrialRunner(settings, data, recorder, state_dir, worker)
+    return TrialRunner(settings, data, ledger, state_dir, worker)
+
+
+def run_worker(job: dict) -> None:
+    """One worker process of a parallel search (what Workers runs in each)."""
+    settings: TuneSettings = job["settings"]
+    state = Path(job["state"])
+    runner = make_runner(settings, Path(job["data"]), state, job["worker"])
+    framework(settings.tuner.framework).adapter().worker(settings, runner, state)
 
 
 def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) -> dict:
     name, budget = settings.tuner.name, settings.budget
     state_dir = state_dir_for(state, settings, dataset.manifest(data_dir))
     runner = make_runner(settings, data_dir, state_dir)
-    runner.budget.clear()  # slots held by a stopped run's processes, which are all gone
+    runner.clear()  # slots held by a stopped run's processes, which are all gone
     data = runner.data
     log.info(
         "%s, seed %d: %s search, %d train / %d validation images, %d classes, "
@@ -78,23 +77,16 @@ def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) 
         data.n_classes,
         budget.max_trials,
         budget.max_epochs,
-        f", {runner.workers} workers" if runner.workers > 1 else "",
+        f", {settings.tuner.workers} workers" if settings.tuner.workers > 1 else "",
     )
-    if done := len(runner.recorder.rows()):
+    if done := len(runner.rows()):
         log.info("%s: resuming, %d trials already recorded", name, done)
     workers = None
-    if runner.workers > 1:
+    if settings.tuner.workers > 1:
         from bloomtune.tuning.workers import Workers
 
-        workers = Workers(settings, data_dir, state_dir)
-    if settings.tuner.framework == "optuna":
-        from bloomtune.tuning.optuna_adapter import run_optuna
-
-        run_optuna(runner, state_dir, workers)
-    else:
-        from bloomtune.tuning.keras_tuner_adapter import run_keras_tuner
-
-        run_keras_tuner(runner, state_dir, workers)
+        workers = Workers(settings, data_dir, state_dir, run_worker)
+    framework(settings.tuner.framework).adapter().search(settings, runner, state_dir, workers)
     return write_results(runner, state_dir.name, out_dir)
 
 
@@ -123,7 +115,7 @@ def model_record(spec) -> dict:
 
 
 def write_results(runner: TrialRunner, key: str, out_dir: Path) -> dict:
-    settings, rows = runner.settings, runner.recorder.rows()
+    settings, rows = runner.settings, runner.rows()
     name, objective = settings.tuner.name, settings.budget.objective
     summary = summarise(rows, objective)
     if summary["best"] is None:

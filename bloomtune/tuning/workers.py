@@ -2,10 +2,11 @@
 
 The tune job (the supervisor) prepares the shared search (Optuna: creates the study once, since
 processes that create it at the same moment race; Keras Tuner: hosts the chief oracle), then
-starts N workers, each running the shared trial runner under the shared budget with its share of
-the job's threads. A worker that dies (a crash, SIGKILL, out of memory) is noticed at once: its
-trial is recorded failed with the epochs it spent, the framework hears of it, and the others go
-on. Workers die with the supervisor, so a killed job leaves none behind."""
+starts N workers, each running what it is handed (the framework's worker: the shared trial
+runner under the shared budget) with its share of the job's threads. A worker that dies (a
+crash, SIGKILL, out of memory) is noticed at once: its trial is recorded failed with the epochs
+it spent, the framework hears of it, and the others go on. Workers die with the supervisor, so
+a killed job leaves none behind."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
 
+from bloomtune.errors import TuningError
+from bloomtune.model_settings import TuneSettings
 from bloomtune.runtime import configure_tensorflow, setup_logging, thread_budget
-from bloomtune.settings import TuneSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +34,6 @@ def _read_only(entries: dict) -> MappingProxyType:
 
 
 copyreg.pickle(MappingProxyType, lambda proxy: (_read_only, (dict(proxy),)))
-
-
-def worker_seed(seed: int, worker: int) -> int:
-    """Worker 1 samples with the search's seed; the others with seeds derived from it (equal
-    seeds would make random samplers propose the same configurations in every worker)."""
-    from bloomtune.runtime import derive_seed
-
-    return seed if worker <= 1 else derive_seed(seed, "worker", worker)
 
 
 def exit_reason(code: int) -> str:
@@ -68,36 +62,32 @@ def _log_file() -> str | None:
     return next((h.baseFilename for h in handlers if isinstance(h, logging.FileHandler)), None)
 
 
-def worker_main(job: dict) -> None:
-    """A worker process: run trials of the search until its budget is spent."""
+def worker_main(target: Callable[[dict], None], job: dict) -> None:
+    """A worker process: set up as its supervisor says, then run `target(job)` (trials of the
+    search until its budget is spent)."""
     _die_with(job["parent"])
     os.environ.update(job["env"])
     setup_logging(job["log"], append=True, tag=f"worker {job['worker']}")
     configure_tensorflow(job["threads"])
-    from bloomtune.tuning.tune import make_runner
-
-    settings: TuneSettings = job["settings"]
-    runner = make_runner(settings, Path(job["data"]), Path(job["state"]), job["worker"])
     try:
-        if settings.tuner.framework == "optuna":
-            from bloomtune.tuning.optuna_adapter import optuna_worker
-
-            optuna_worker(runner, Path(job["state"]))
-        else:
-            from bloomtune.tuning.keras_tuner_adapter import keras_tuner_worker
-
-            keras_tuner_worker(runner, Path(job["state"]))
+        target(job)
     except Exception:
         log.exception("worker %d stopped by an error", job["worker"])
         sys.exit(1)
 
 
 class Workers:
-    """Starts a search's N workers and waits for them, reporting each one that dies."""
+    """Starts a search's N workers and waits for them, reporting each one that dies.
 
-    def __init__(self, settings: TuneSettings, data_dir: Path, state_dir: Path):
+    `target(job)` is what each worker process runs: a module-level function (it is pickled by
+    name into each spawned process); `job` holds the worker's number, `settings`, `data` and
+    `state` (the data and state folders) and its set-up."""
+
+    def __init__(self, settings: TuneSettings, data_dir: Path, state_dir: Path,
+                 target: Callable[[dict], None]):  # fmt: skip
         self.settings, self.data_dir, self.state_dir = settings, data_dir, state_dir
-        self.count = settings.tuner.option("workers", 1)
+        self.target = target
+        self.count = settings.tuner.workers
         self.threads = max(1, thread_budget() // self.count)
 
     def run(
@@ -121,7 +111,9 @@ class Workers:
                 "log": _log_file(),
                 "env": env(worker),
             }
-            process = context.Process(target=worker_main, args=(job,), name=f"worker {worker}")
+            process = context.Process(
+                target=worker_main, args=(self.target, job), name=f"worker {worker}"
+            )
             process.start()
             processes[worker] = process
         log.info(
@@ -148,8 +140,6 @@ class Workers:
                 process.kill()
                 process.join()
         if len(failed) == self.count:
-            from bloomtune.tuning.tune import TuningError
-
             raise TuningError(
                 f"{self.settings.tuner.name}: every worker stopped abnormally "
                 "(their errors are in the log above)"

@@ -1,5 +1,6 @@
-"""The one search space declared in params.yaml, as dimension objects that present themselves to
-Optuna, to Keras Tuner and to the report (light: the params check imports it).
+"""The one search space declared in params.yaml (the `search_space` section's vocabulary), as
+dimension objects that present themselves to Optuna, to Keras Tuner and to the report (light:
+the params check imports it).
 
 Beyond categorical, int (with a step) and float ranges: `fixed` values, and conditional
 dimensions (`when: {parent: [values]}`) that exist only while an earlier categorical or fixed
@@ -9,6 +10,8 @@ them in a `conditional_scope`, and a trial where one is inactive records it empt
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from bloomtune.errors import ParamsError
 
 
 @dataclass(frozen=True)
@@ -265,3 +268,21 @@ class SearchSpace:
                 entry["when"] = {parent: list(values)}
             out[d.name] = entry
         return out
+
+
+def check_space(section: dict) -> SearchSpace:
+    """The `search_space` section as a space, or ParamsError naming the dimension's key."""
+    for name, spec in section.items():
+        if spec is None:  # removed by an overlay
+            continue
+        try:
+            dimension(name, spec)
+        except ValueError as exc:
+            raise ParamsError(f"search_space.{name}: {exc}") from None
+    try:
+        space = SearchSpace.from_params(section)
+    except ValueError as exc:  # a condition on a missing or later dimension, or a wrong value
+        raise ParamsError(f"search_space.{exc}") from None
+    if not space.dimensions:
+        raise ParamsError("search_space: every dimension is null; declare at least one")
+    return space

@@ -1,0 +1,37 @@
+"""The one params check, before any work: the schema, the data source, the search space, the
+model and every tuner's framework options (its pruner, its storage). The Snakefile, the overlay
+and every stage script call it, so a wrong value fails at once with one line naming the key.
+
+A check accepts or refuses; it changes nothing a stage writes, so it is no stage's code
+dependency (bloomtune/codedeps.py): editing a check reruns nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bloomtune.errors import ParamsError
+from bloomtune.model_settings import resolve
+from bloomtune.model_spec import check_model
+from bloomtune.params import check_schema, read_params
+from bloomtune.space import check_space
+from bloomtune.tuning.frameworks import framework
+
+
+def check_params(params: dict) -> None:
+    """Raise ParamsError with one line naming the first wrong key, or return None."""
+    check_schema(params)
+    space = check_space(params["search_space"])
+    check_model(params["model"], space.names, params["standardise"]["image_size"])
+    for tuner, entry in params["tuners"].items():
+        max_epochs = resolve(params, "tune", tuner, seed=0).budget.max_epochs
+        framework(entry["framework"]).check(tuner, entry, max_epochs)
+
+
+def load_params(files: list[str | Path]) -> dict:
+    """Merge params files in order (later ones override) and check the result."""
+    params = read_params(files)
+    check_params(params)
+    return params
+
+
+__all__ = ["ParamsError", "check_params", "load_params"]

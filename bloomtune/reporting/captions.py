@@ -1,0 +1,40 @@
+"""Every caption of the report's figures, written once: the report prints them under its
+figures and writes them as reStructuredText (results/report/captions/) for Snakemake's
+browsable report, so both say the same, with the significance level the tests used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bloomtune.reporting.statistics import ALPHA
+from bloomtune.runtime import atomic_path
+
+
+def anytime(objective: str, n: int) -> str:
+    spread = f" Line: median over {n} repetitions; band: interquartile range." if n > 1 else ""
+    return f"Best {objective} found so far against cumulative epochs and wall time." + spread
+
+
+def best_epoch(objective: str) -> str:
+    return f"Validation {objective} per epoch of each run's best hyperparameters."
+
+
+HYPERPARAMETERS = "Every trial's hyperparameters, by tuner and status (all repetitions)."
+IMPORTANCES = "Hyperparameter importances (Optuna's fANOVA) from each Optuna tuner's trials."
+
+
+def critical_difference(n: int, tuners: int) -> str:
+    if n < 2 or tuners < 2:
+        return "A critical-difference diagram needs two or more repetitions."
+    return (
+        f"Mean rank on test accuracy over {n} repetitions (1 is best). A bar joins tuners "
+        f"whose difference is not significant (paired Wilcoxon, Holm-corrected, p < {ALPHA})."
+    )
+
+
+def write_rst(captions: dict[str, str], folder: Path) -> None:
+    """One `<figure>.rst` per caption (Snakemake's report reads them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, caption in captions.items():
+        with atomic_path(folder / f"{name}.rst") as tmp:
+            tmp.write_text(caption + "\n")

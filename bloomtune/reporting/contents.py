@@ -1,0 +1,65 @@
+"""What the report shows, gathered once from the stages' outputs: the runs, the per-repetition
+table, the comparison, fairness, overheads, and the ledgers pooled and banded for the figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bloomtune.reporting import figures, statistics
+from bloomtune.reporting.comparison import Comparison, headline
+from bloomtune.reporting.fairness import fairness
+from bloomtune.reporting.overhead import overhead_shares
+from bloomtune.reporting.runs import load_runs, repetitions
+from bloomtune.settings import ReportSettings
+from bloomtune.space import SearchSpace
+
+
+class Contents:
+    """Everything the report shows, gathered from the stages' outputs for the listed tuners and
+    repetition seeds (files of runs no longer listed are ignored)."""
+
+    def __init__(self, settings: ReportSettings, tuning_dir, metrics_dir, best_epoch_dir):
+        self.runs = load_runs(settings.tuners, settings.seeds, tuning_dir, metrics_dir,
+                              best_epoch_dir)  # fmt: skip
+        self.objective = self.runs[0].metrics["objective"]
+        self.space = SearchSpace.from_params(self.runs[0].best["settings"]["search_space"])
+        self.repetitions = repetitions(self.runs, self.objective)
+        self.comparison = Comparison(self.repetitions, self.objective)
+        self.summary = self.comparison.summary()
+        self.fairness_table, self.differences = fairness(
+            {(r.tuner, r.seed): r.best for r in self.runs}
+        )
+        self.headline = headline(self.comparison)
+        self.overheads = overhead_shares(self.runs)
+        self.summary["overhead_share"] = self.summary["tuner"].map(self.overheads)
+
+    def by_tuner(self, get) -> dict[str, list]:
+        grouped: dict[str, list] = {}
+        for run in self.runs:
+            grouped.setdefault(run.tuner, []).append(get(run))
+        return grouped
+
+    def pooled_ledgers(self) -> dict[str, pd.DataFrame]:
+        """Every trial of every repetition, per tuner."""
+        return {
+            t: pd.concat(ledgers, ignore_index=True)
+            for t, ledgers in self.by_tuner(lambda r: r.ledger).items()
+        }
+
+    def bands(self) -> dict[str, dict[str, pd.DataFrame]]:
+        """Per tuner and x axis (epochs, wall seconds): the best-so-far median and interquartile
+        band over its repetitions, on one grid shared by every tuner."""
+        curves = self.by_tuner(lambda r: figures.best_so_far(r.ledger, self.objective))
+        ends = {
+            x: max(float(c[x].max()) for cs in curves.values() for c in cs)
+            for x in ("epochs", "wall_s")
+        }
+        grids = {
+            "epochs": np.arange(1, int(ends["epochs"]) + 1),
+            "wall_s": np.linspace(0, ends["wall_s"], 200),
+        }
+        return {
+            t: {x: statistics.anytime_band(cs, x, grid) for x, grid in grids.items()}
+            for t, cs in curves.items()
+        }

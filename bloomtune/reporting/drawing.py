@@ -1,0 +1,66 @@
+"""The report's figures, each with its caption (reporting/captions.py), drawn from its contents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bloomtune.reporting import captions, figures
+from bloomtune.reporting.contents import Contents
+from bloomtune.reporting.importances import optuna_importances
+from bloomtune.tuning.frameworks import framework
+
+
+def draw(contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
+    """Write the figures; return name -> (path, caption)."""
+    n, objective = contents.comparison.n, contents.objective
+    pooled = contents.pooled_ledgers()
+    drawn = {
+        "anytime": (
+            figures.anytime_curves(contents.bands(), n, objective, out_dir / "anytime.png"),
+            captions.anytime(objective, n),
+        ),
+        "best_epoch": (
+            figures.best_epoch_curves(
+                contents.by_tuner(lambda r: (r.history, r.best_epoch)),
+                objective,
+                out_dir / "best_epoch.png",
+            ),  # fmt: skip
+            captions.best_epoch(objective),
+        ),
+        "hyperparameters": (
+            figures.hyperparameters_tried(pooled, contents.space, out_dir / "hyperparameters.png"),
+            captions.HYPERPARAMETERS,
+        ),
+    }
+    values = {}
+    frameworks = dict(
+        zip(contents.repetitions["tuner"], contents.repetitions["framework"], strict=True)
+    )
+    for tuner, ledger in pooled.items():
+        if framework(frameworks[tuner]).importances:
+            if found := optuna_importances(ledger, contents.space, objective):
+                values[tuner] = found
+    drawn["importances"] = (
+        figures.importances(values, out_dir / "importances.png"),
+        captions.IMPORTANCES,
+    )
+    drawn["critical_difference"] = draw_critical_difference(
+        contents, out_dir / "critical_difference.png"
+    )
+    return drawn
+
+
+def draw_critical_difference(contents: Contents, path: Path) -> tuple[Path, str]:
+    comparison, n = contents.comparison, contents.comparison.n
+    caption = captions.critical_difference(n, len(comparison.tuners))
+    if n < 2 or len(comparison.tuners) < 2:
+        figures.note("one repetition per tuner: no ranks to compare, nothing to test", path)
+        return path, caption
+    pairs = comparison.pairwise("test_accuracy")
+    matrix = pd.DataFrame(1.0, index=comparison.tuners, columns=comparison.tuners)
+    for row in pairs.itertuples():
+        matrix.loc[row.a, row.b] = matrix.loc[row.b, row.a] = row.p_holm
+    figures.critical_difference(comparison.mean_ranks("test_accuracy"), matrix, path)
+    return path, caption

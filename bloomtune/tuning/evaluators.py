@@ -1,0 +1,120 @@
+"""Evaluators: what gives a configuration's results epoch by epoch to the trial runner.
+
+The runner asks an evaluator for one trial (`Request`) and hears each epoch's record through
+`on_epoch` (epoch from 1, training loss, validation accuracy and loss), which answers whether to
+stop after it; the runner alone decides what the trial's status is. `KerasEvaluator` trains the
+model; a lookup from a table of learning curves is another evaluator behind the same seam."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import keras
+
+from bloomtune.data.dataset import TrainingData
+from bloomtune.model_settings import TuneSettings
+from bloomtune.objective import sign
+from bloomtune.runtime import derive_seed
+from bloomtune.training.fit import Trainer
+
+# An epoch's record, and the runner's answer: True stops the trial after this epoch. It may
+# raise (a pruner's exception) to end the trial there.
+OnEpoch = Callable[[dict], bool]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One trial to evaluate: train epochs initial_epoch+1..epochs of configuration `hp`.
+
+    `warm_start`: weights to continue from (Keras Tuner Hyperband's promoted trials);
+    `keep_weights`: where `keep` writes the best epoch's weights once the trial is closed."""
+
+    trial: int
+    hp: dict
+    epochs: int
+    initial_epoch: int = 0
+    warm_start: Path | None = None
+    keep_weights: Path | None = None
+
+
+class Evaluator(Protocol):
+    def evaluate(self, request: Request, on_epoch: OnEpoch) -> None:
+        """Report every epoch to `on_epoch` until it answers stop or the epochs are done; raise
+        what made the configuration fail (too large, out of memory, anything else)."""
+
+    def keep(self, request: Request) -> None:
+        """Write the trial's best weights to request.keep_weights (after a trial that did not
+        fail)."""
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+class _Report(keras.callbacks.Callback):
+    """Hands each epoch's record to the runner; stops the fit where it answers stop."""
+
+    def __init__(self, on_epoch: OnEpoch):
+        super().__init__()
+        self.on_epoch = on_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        record = {
+            "epoch": epoch + 1,
+            "val_accuracy": _float(logs.get("val_accuracy")),
+            "val_loss": _float(logs.get("val_loss")),
+            "loss": _float(logs.get("loss")),
+        }
+        if self.on_epoch(record):
+            self.model.stop_training = True
+
+
+class _BestWeights(keras.callbacks.Callback):
+    """Keeps, in memory, the weights of the epoch where the objective last strictly improved."""
+
+    def __init__(self, objective: str):
+        super().__init__()
+        self.objective, self.sign = objective, sign(objective)
+        self.best, self.weights = -math.inf, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.objective)
+        if value is not None and math.isfinite(value) and self.sign * value > self.best:
+            self.best, self.weights = self.sign * value, self.model.get_weights()
+
+
+class KerasEvaluator:
+    """Trains the configuration with Keras on the search's tuning split, with the weights
+    seeded by the repetition's seed and the trial's number. `callbacks` are extra Keras
+    callbacks for every fit (instrumentation: the training benchmark's clock)."""
+
+    def __init__(self, settings: TuneSettings, data: TrainingData, max_params: int,
+                 callbacks: tuple = ()):  # fmt: skip
+        self.settings, self.max_params, self.callbacks = settings, max_params, list(callbacks)
+        self.trainer = Trainer(settings.model, settings.train, data.image_size, data.n_classes,
+                               data.train, data.validation)  # fmt: skip
+        self._model, self._best = None, None
+
+    def evaluate(self, request: Request, on_epoch: OnEpoch) -> None:
+        seed = derive_seed(self.settings.seed, "trial", request.trial)
+        keep = request.keep_weights is not None
+        self._model = None
+        self._best = _BestWeights(self.settings.budget.objective) if keep else None
+        model = self.trainer.model(request.hp, seed, max_params=self.max_params, fresh=True)
+        self._model = model
+        if request.warm_start is not None:
+            model.load_weights(request.warm_start)
+        callbacks = [_Report(on_epoch), *self.callbacks, *([self._best] if keep else [])]
+        self.trainer.fit(model, request.epochs, callbacks, request.initial_epoch)
+
+    def keep(self, request: Request) -> None:
+        if self._best is None or self._best.weights is None:
+            return
+        request.keep_weights.parent.mkdir(parents=True, exist_ok=True)
+        self._model.set_weights(self._best.weights)
+        self._model.save_weights(request.keep_weights)

@@ -1,0 +1,60 @@
+"""The tuning frameworks, each registered once: how its options are checked (light: before any
+job runs), the adapter module that runs a search and one worker of a search, and what the report
+can compute from its trials. Nothing else switches on a framework's name.
+
+The registry stays light (the params check and the report read it): an adapter, which imports
+the whole training stack, is loaded by its name when a search runs (codedeps counts the tune
+stage's adapters from here)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+
+from bloomtune.errors import ParamsError
+
+
+@dataclass(frozen=True)
+class Framework:
+    """`check(tuner, entry, max_epochs)` raises ParamsError naming the key; `adapter()` imports
+    the module whose `search(settings, runner, state_dir, workers)` runs the tune job's search
+    and whose `worker(settings, runner, state_dir)` runs one worker process of it."""
+
+    name: str
+    check: Callable[[str, Mapping, int], None]
+    adapter_module: str
+    importances: bool = False  # the report computes fANOVA importances from its trials
+
+    def adapter(self) -> ModuleType:
+        return importlib.import_module(self.adapter_module)
+
+
+def _check_optuna(tuner: str, entry: Mapping, max_epochs: int) -> None:
+    from bloomtune.tuning.pruners import tuner_pruner
+    from bloomtune.tuning.storage import check_storage
+
+    tuner_pruner(tuner, entry, max_epochs)
+    if url := entry.get("storage"):
+        check_storage(tuner, url)
+
+
+def _check_keras_tuner(tuner: str, entry: Mapping, max_epochs: int) -> None:
+    """The schema checks Keras Tuner's options."""
+
+
+FRAMEWORKS = {
+    f.name: f
+    for f in (
+        Framework("optuna", _check_optuna, "bloomtune.tuning.optuna_adapter", importances=True),
+        Framework("keras_tuner", _check_keras_tuner, "bloomtune.tuning.keras_tuner_adapter"),
+    )
+}
+
+
+def framework(name: str) -> Framework:
+    try:
+        return FRAMEWORKS[name]
+    except KeyError:
+        raise ParamsError(f"framework: {name!r} is not one of {', '.join(FRAMEWORKS)}") from None
