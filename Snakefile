@@ -256,7 +256,7 @@ rule evaluate:
         metrics="results/metrics/{tuner}/seed_{seed}.json",
         per_class=report(
             "results/evaluation/{tuner}/seed_{seed}/per_class.csv",
-            caption="report/summary.rst",
+            caption="report/per_class.rst",
             category="Per-class accuracy",
             labels={"tuner": "{tuner}", "seed": "{seed}"},
         ),
@@ -315,6 +315,16 @@ rule report:
         ),
         anytime=report(
             "results/report/anytime.png", caption=f"{CAPTIONS}/anytime.rst", category="Comparison"
+        ),
+        rank_over_budget=report(
+            "results/report/rank_over_budget.png",
+            caption=f"{CAPTIONS}/rank_over_budget.rst",
+            category="Comparison",
+        ),
+        evidence=report(
+            "results/report/evidence.png",
+            caption=f"{CAPTIONS}/evidence.rst",
+            category="Comparison",
         ),
         best_epoch=report(
             "results/report/best_epoch.png",

@@ -25,6 +25,13 @@ def check_params(params: dict) -> None:
     for tuner, entry in params["tuners"].items():
         max_epochs = resolve(params, "tune", tuner, seed=0).budget.max_epochs
         framework(entry["framework"]).check(tuner, entry, max_epochs)
+    report = params["report"]
+    if report.get("comparisons") == "control" and report.get("control") not in params["tuners"]:
+        names = ", ".join(params["tuners"])
+        raise ParamsError(
+            f"report.control: testing each tuner against a baseline needs one of the tuners "
+            f"({names}), not {report.get('control')!r}"
+        )
 
 
 def load_params(files: list[str | Path]) -> dict:

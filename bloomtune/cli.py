@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 from bloomtune.checks import load_params
 from bloomtune.errors import ParamsError, UserError
-from bloomtune.runtime import configure_tensorflow, setup_logging, thread_budget
+from bloomtune.runtime import (
+    claim_gpus,
+    configure_tensorflow,
+    exclusive,
+    lock_beside,
+    setup_logging,
+    thread_budget,
+)
 from bloomtune.settings import REPEATED, resolve
 
 log = logging.getLogger("bloomtune")
@@ -32,10 +39,12 @@ def run_stage(
     *,
     tensorflow: bool = True,
     resolve: Callable = resolve,
+    locked: bool = False,
 ) -> None:
     """Parse arguments, check the params, resolve the stage's settings with `resolve` (the
     model stages pass bloomtune.model_settings.resolve), set up logging and threads, run
-    `work`."""
+    `work`. `locked`: the stage's output (`--out`) is written by one process at a time (a
+    lock beside it, not inside it), whoever started it."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--params",
@@ -50,17 +59,28 @@ def run_stage(
         )
     add_arguments(parser)
     args = parser.parse_args()
-    setup_logging(args.log)
+    try:
+        setup_logging(args.log)
+    except UserError as exc:  # nowhere to log to yet: one line on stderr
+        print(f"{stage} failed: {one_line(exc)}", file=sys.stderr)
+        sys.exit(1)
     try:
         params = load_params(args.params)
         tuner, seed = getattr(args, "tuner", None), getattr(args, "seed", None)
         settings = resolve(params, stage, tuner, seed)
         threads = thread_budget()
         if tensorflow:
+            # Each training process sees only its own GPUs (a tune job: one share per worker).
+            processes = settings.tuner.workers if stage == "tune" else 1
+            claim_gpus(params["resources"]["gpus"] * processes)
             configure_tensorflow(threads)
         args.threads = threads
         start = time.perf_counter()
-        work(args, settings)
+        if locked:  # one run of this stage at a time, whichever orchestrator started it
+            with exclusive(lock_beside(args.out), f"the {stage} stage"):
+                work(args, settings)
+        else:
+            work(args, settings)
     except ParamsError as exc:  # the stage's own checks run before any work too
         log.error("params: %s", exc)
         sys.exit(2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -88,8 +89,28 @@ def _best_error(errors: list[jsonschema.ValidationError]) -> jsonschema.Validati
     return max(errors, key=lambda e: (len(e.absolute_path), e.validator != "required"))
 
 
+# YAML 1.1 (PyYAML, Snakemake) reads an exponent without a dot in the mantissa, 1e-5, as text.
+NUMBER_AS_TEXT = re.compile(r"^[+-]?\d+[eE][+-]?\d+$")
+
+
+def _number_as_text(value, key: str = "") -> None:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _number_as_text(item, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _number_as_text(item, f"{key}.{i}")
+    elif isinstance(value, str) and NUMBER_AS_TEXT.match(value):
+        mantissa, exponent = re.split("[eE]", value)
+        raise ParamsError(
+            f"{key}: {value!r} is text to YAML, not a number (an exponent needs a dot before "
+            f"it); write {mantissa}.0e{exponent}"
+        )
+
+
 def check_schema(params: dict) -> None:
     """The schema and the data source: ParamsError with one line naming the first wrong key."""
+    _number_as_text(params)
     with open(SCHEMA) as fh:
         schema = yaml.safe_load(fh)
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(params))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -12,6 +13,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bloomtune.errors import UserError
 
 log = logging.getLogger("bloomtune")
 
@@ -40,8 +43,11 @@ def setup_logging(log_file: str | Path | None, *, append: bool = False, tag: str
     console = logging.StreamHandler(sys.stderr)
     handlers: list[logging.Handler] = [console]
     if log_file:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="a" if append else "w"))
+        try:
+            Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(logging.FileHandler(log_file, mode="a" if append else "w"))
+        except OSError as exc:  # a read-only or full disk: the user's to fix, in one line
+            raise UserError(f"{log_file}: cannot write the job's log: {exc.strerror}") from None
         console.setFormatter(NoTraceback(fmt, datefmt="%H:%M:%S"))
     logging.basicConfig(
         level=logging.INFO, format=fmt, datefmt="%H:%M:%S", handlers=handlers, force=True
@@ -57,6 +63,46 @@ def thread_budget() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+GPU_SLOTS = Path(tempfile.gettempdir()) / "bloomtune-gpus"  # one lock per device, machine-wide
+_held_gpus: list = []  # the claimed devices' locks, held for this process's life
+
+
+def gpu_count() -> int:
+    """The machine's NVIDIA GPUs, from the driver, without starting TensorFlow."""
+    return len(list(Path("/proc/driver/nvidia/gpus").glob("*")))
+
+
+def claim_gpus(count: int, slots: Path = GPU_SLOTS) -> list[str]:
+    """Give this process `count` GPUs of its own and show it only those (CUDA_VISIBLE_DEVICES,
+    before TensorFlow starts): the scheduler's where it chose (Slurm sets the variable), else
+    free devices, each claimed by a lock that its process holds until it ends, so two jobs side
+    by side never share a device and neither takes every device's memory. Returns the devices."""
+    if count <= 0:
+        return []
+    if "CUDA_VISIBLE_DEVICES" in os.environ:  # chosen by Slurm, or by this job's supervisor
+        return [d for d in os.environ["CUDA_VISIBLE_DEVICES"].split(",") if d]
+    slots.mkdir(parents=True, exist_ok=True)
+    claimed = []
+    for device in range(gpu_count()):
+        fh = open(slots / f"gpu{device}.lock", "a")  # noqa: SIM115 (held for the process's life)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            continue
+        _held_gpus.append(fh)
+        claimed.append(str(device))
+        if len(claimed) == count:
+            break
+    if len(claimed) < count:
+        raise UserError(
+            f"resources.gpus: this job needs {count} GPU(s) and {len(claimed)} of the machine's "
+            f"{gpu_count()} are free (others are held by bloomtune jobs, see {slots})"
+        )
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(claimed)
+    return claimed
+
+
 def configure_tensorflow(threads: int) -> None:
     """Size TensorFlow's thread pools to the budget and quieten its start-up chatter.
 
@@ -68,6 +114,8 @@ def configure_tensorflow(threads: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1 if threads <= 2 else 2)
     # Same params, same numbers: deterministic kernels cost little for this small CNN.
     tf.config.experimental.enable_op_determinism()
+    for gpu in tf.config.list_physical_devices("GPU"):  # what it uses, not all of it at once
+        tf.config.experimental.set_memory_growth(gpu, True)
     tf.get_logger().setLevel("ERROR")
 
 
@@ -97,7 +145,12 @@ def atomic_path(path: str | Path, *, directory: bool = False):
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     target = tmp if directory else tmp / f"out{suffix}"
     try:
-        yield target
+        try:
+            yield target
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) and not exc.filename:
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc  # name the output
+            raise
         if directory:
             if path.exists():
                 shutil.rmtree(path)
@@ -144,6 +197,13 @@ def exclusive(folder: str | Path, what: str):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def lock_beside(output: str | Path) -> Path:
+    """The lock folder of a stage's output: a hidden sibling (data/.raw.lock for data/raw), so
+    no orchestrator finds it inside the other's outputs."""
+    output = Path(output)
+    return output.parent / f".{output.name}.lock"
+
+
 def write_json(path: str | Path, value) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")
@@ -166,6 +226,20 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def job_memory() -> int:
+    """Bytes this job is given: the machine's memory (MemTotal), or its cgroup's limit where
+    lower (a Slurm job, a container). Not what is free now, which changes with what else runs."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return total
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, MB (what Snakemake's benchmark calls max_rss;
     memory-mapped image pages it has read count)."""
@@ -185,3 +259,44 @@ class Stopwatch:
         self.wall_s = time.perf_counter() - self.wall0
         self.cpu_s = time.process_time() - self.cpu0
         return False
+
+
+# The widest instruction set a CPU offers, by its /proc/cpuinfo flag: oneDNN picks its kernels
+# by it at run time (ONEDNN_MAX_CPU_ISA caps the choice), so it can change the last bits.
+INSTRUCTION_SETS = [("amx_tile", "AMX"), ("avx512f", "AVX-512"), ("avx2", "AVX2"),
+                    ("avx", "AVX"), ("sse4_2", "SSE4.2")]  # fmt: skip
+
+
+def cpu_kernels() -> dict:
+    """What a training process's numbers depend on beyond params: the CPU, the widest
+    instruction set it offers, whether TensorFlow's oneDNN kernels are on (its default on x86;
+    TF_ENABLE_ONEDNN_OPTS=0 turns them off), any cap on their instruction set, and the threads
+    the job was given."""
+    model, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model == "unknown":
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    widest = next((name for flag, name in INSTRUCTION_SETS if flag in flags), "unknown")
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() not in ("0", "false")
+    return {
+        "cpu": model,
+        "instruction_set": widest,
+        "onednn": onednn,
+        "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or None,
+        "threads": thread_budget(),
+    }
+
+
+def describe_kernels(kernels: dict) -> str:
+    """cpu_kernels() in a few words, for the report."""
+    if not kernels.get("onednn"):
+        return "Eigen kernels (oneDNN off)"
+    cap = f", capped at {kernels['onednn_max_isa']}" if kernels.get("onednn_max_isa") else ""
+    return f"oneDNN kernels on {kernels['instruction_set']}{cap}"

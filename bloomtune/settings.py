@@ -64,6 +64,10 @@ class ReportSettings:
     show_blog_reference: bool
     title: str | None = None
     note: str | None = None
+    comparisons: str = "all_pairs"  # all_pairs | control
+    control: str | None = None
+    rope: float = 0.01
+    budget_fractions: tuple = (0.25, 0.5, 1.0)
 
 
 def _download(sections, tuner, seed):
@@ -78,7 +82,10 @@ def _standardise(sections, tuner, seed):
 
 def _report(sections, tuner, seed):
     tuners, seeds = tuple(sections["tuners"]), tuple(sections["seeds"])
-    return ReportSettings(tuners, seeds, **sections["report"])
+    own = dict(sections["report"])
+    if "budget_fractions" in own:
+        own["budget_fractions"] = tuple(own["budget_fractions"])
+    return ReportSettings(tuners, seeds, **own)
 
 
 # The stages that build no model; bloomtune.model_settings adds those that do.

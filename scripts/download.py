@@ -15,4 +15,4 @@ def work(args, settings):
 
 
 if __name__ == "__main__":
-    run_stage("download", __doc__, arguments, work, tensorflow=False)
+    run_stage("download", __doc__, arguments, work, tensorflow=False, locked=True)

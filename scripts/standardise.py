@@ -16,4 +16,4 @@ def work(args, settings):
 
 
 if __name__ == "__main__":
-    run_stage("standardise", __doc__, arguments, work, tensorflow=False)
+    run_stage("standardise", __doc__, arguments, work, tensorflow=False, locked=True)

@@ -20,4 +20,4 @@ def work(args, settings):
 
 
 if __name__ == "__main__":
-    run_stage("weights", __doc__, arguments, work, tensorflow=False, resolve=resolve)
+    run_stage("weights", __doc__, arguments, work, tensorflow=False, locked=True, resolve=resolve)

@@ -60,3 +60,29 @@ def test_a_user_error_stays_one_line_without_a_traceback(tmp_path):
     (error,) = _errors(result)
     assert "report failed: [Errno 2] No such file or directory" in error
     assert "Traceback" not in result.stderr + log
+
+
+def test_a_log_that_cannot_be_written_is_one_line_naming_it(tmp_path):
+    log = tmp_path / "not_a_folder"
+    log.write_text("")  # a file where the log's folder should be
+    command = [sys.executable, "scripts/download.py", "--params", "params.yaml",
+               "--out", str(tmp_path / "raw"), "--log", str(log / "download.log")]  # fmt: skip
+    result = run(command, ROOT, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"download failed: {log / 'download.log'}: cannot write the job's log: File exists"
+    )
+
+
+def test_a_full_disk_names_the_output_it_could_not_write(tmp_path):
+    import errno
+
+    import pytest
+
+    from bloomtune.runtime import atomic_path
+
+    target = tmp_path / "summary.csv"
+    with pytest.raises(OSError) as caught, atomic_path(target):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as a write() on a full disk
+    assert str(caught.value) == f"[Errno 28] No space left on device: '{target}'"
+    assert not target.exists() and list(tmp_path.iterdir()) == []  # nothing half-written

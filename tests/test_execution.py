@@ -70,3 +70,37 @@ def test_only_settings_off_their_defaults_enter_the_search_key():
     assert Training(16, 0.2, jit_compile=True).record() == {
         "batch_size": 16, "validation_fraction": 0.2, "jit_compile": True,
     }  # fmt: skip
+
+
+def test_each_training_process_sees_only_its_own_gpus(tmp_path, monkeypatch):
+    # Checked without a GPU: the devices each process is given. Two jobs side by side (or a
+    # tune job's workers) each get their own, instead of every process taking every device.
+    import os
+
+    import pytest
+
+    from bloomtune import runtime
+    from bloomtune.errors import UserError
+    from bloomtune.tuning.workers import gpu_share
+
+    monkeypatch.setattr(runtime, "gpu_count", lambda: 3)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    try:
+        assert runtime.claim_gpus(1, tmp_path) == ["0"]
+        assert os.environ["CUDA_VISIBLE_DEVICES"] == "0"
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES")  # the next job starts without it
+        assert runtime.claim_gpus(2, tmp_path) == ["1", "2"]  # device 0 is held
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+        with pytest.raises(UserError, match=r"^resources.gpus: this job needs 1 GPU\(s\) and 0"):
+            runtime.claim_gpus(1, tmp_path)
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5")  # the scheduler's choice (Slurm)
+        assert runtime.claim_gpus(2, tmp_path) == ["4", "5"]
+        assert [gpu_share(k, 2) for k in (1, 2)] == [
+            {"CUDA_VISIBLE_DEVICES": "4"},
+            {"CUDA_VISIBLE_DEVICES": "5"},
+        ]
+        assert runtime.claim_gpus(0, tmp_path) == []  # no GPUs asked: nothing claimed
+    finally:
+        for held in runtime._held_gpus:
+            held.close()
+        runtime._held_gpus.clear()

@@ -130,3 +130,13 @@ def test_each_familys_configuration_is_valid():
     for name in ("transfer", "custom"):
         params = load_params([ROOT / "params.yaml", ROOT / "config" / f"{name}.yaml"])
         assert params["model"]["family"] == name
+
+
+def test_a_builder_function_that_is_not_there_fails_before_any_trial(tmp_path):
+    # The light params check finds the module (it imports no user code); the tune stage looks
+    # the function up before its first trial, instead of failing every trial.
+    missing = {"model": {"family": "custom", "builder": "examples.small_cnn:nofn"}}
+    settings = tune_settings("kt_random", missing, max_trials=2, max_epochs=1)
+    with pytest.raises(ParamsError, match=r"^model.builder: examples.small_cnn has no function "):
+        run_tuning(settings, tmp_path / "no_data_read", tmp_path / "out", tmp_path / "state")
+    assert not (tmp_path / "state").exists()  # nothing started

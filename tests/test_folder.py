@@ -86,13 +86,13 @@ def test_fail_checks_every_split_and_names_every_bad_image_leaving_nothing(folde
 
 
 def test_an_image_over_the_pixel_limit_is_refused_from_its_header(folder, tmp_path):
-    _image(folder / "rose" / "wide.png", "RGB", (200, 10, 10))  # 30 x 20 = 600 pixels
+    Image.new("RGB", (60, 20), (200, 10, 10)).save(folder / "rose" / "wide.png")  # 1,200 px
     raw = _download(folder, tmp_path)
-    settings = replace(SETTINGS, on_bad_image="skip", max_pixels=599)
+    settings = replace(SETTINGS, on_bad_image="skip", max_pixels=1000)
     manifest = standardise(settings, raw, tmp_path / "std", threads=2)
-    assert "rose/wide.png" in manifest["skipped"]
-    # Every image is 30 x 20 here, so all are over 599 pixels: only a lower limit keeps them.
-    assert sum(s["count"] for s in manifest["splits"].values()) == 0
+    assert sorted(manifest["skipped"]) == ["rose/corrupt.jpg", "rose/wide.png"]
+    # The others are 30 x 20 = 600 pixels, under the limit: kept.
+    assert sum(s["count"] for s in manifest["splits"].values()) == 12
 
 
 def test_a_decompression_bomb_is_refused_before_decoding(folder, tmp_path):
@@ -145,3 +145,15 @@ def test_too_few_classes_or_an_empty_class_fail_clearly(tmp_path):
     with pytest.raises(DownloadError, match="'daisy' has 1 image"):
         _download(root, tmp_path)
     assert not (tmp_path / "data" / "raw").exists()
+
+
+def test_a_class_left_without_an_image_to_train_or_test_on_is_refused(folder, tmp_path):
+    # tulip: one good image and one empty file. Left out, the empty one leaves tulip one image,
+    # which would train and leave no test image: refused, naming the class, nothing written.
+    (folder / "tulip").mkdir()
+    _image(folder / "tulip" / "good.jpg", "RGB", (200, 200, 10))
+    (folder / "tulip" / "empty.jpg").write_bytes(b"")
+    raw = _download(folder, tmp_path)
+    with pytest.raises(DataError, match=r"without a usable image .*: tulip \(\d to train, \d to"):
+        standardise(replace(SETTINGS, on_bad_image="skip"), raw, tmp_path / "std", threads=1)
+    assert not (tmp_path / "std").exists()

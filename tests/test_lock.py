@@ -53,3 +53,23 @@ def test_snakemake_and_dvc_started_together_never_share_a_search(tmp_path):
     assert "is already running the kt_random search of seed 1" in refused, refused
     trials = pd.read_csv(project / target)
     assert len(trials) <= 6 and trials["trial"].is_unique
+
+
+def test_the_data_stages_take_one_lock_beside_their_output(tmp_path):
+    # Snakemake and DVC started together both ran download (and both wrote the same .part
+    # file): now the second stops at once, naming the stage; the lock is beside the output.
+    import sys
+
+    from conftest import ROOT, run
+
+    from bloomtune.runtime import lock_beside
+
+    out = tmp_path / "data" / "raw"
+    command = [sys.executable, "scripts/download.py", "--params", "params.yaml",
+               "config/smoke.yaml", "--out", str(out)]  # fmt: skip
+    with exclusive(lock_beside(out), "the download stage"):  # as a running download holds it
+        busy = run(command, ROOT, check=False)
+    assert busy.returncode == 1 and "is already running the download stage" in busy.stderr
+    assert not out.exists()
+    run(command, ROOT)  # released: it runs, and leaves nothing inside its output
+    assert not list(out.rglob("*.lock*")) and (tmp_path / "data" / ".raw.lock").is_dir()

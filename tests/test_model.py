@@ -26,3 +26,15 @@ def test_blog_sized_stride_one_model_is_refused_before_building():
     assert count_params(hp, 300, 102) > 1_000_000_000
     with pytest.raises(ModelTooLargeError, match="max_model_params"):
         build_model(hp, 300, 102, max_params=200_000_000)
+
+
+def test_the_auto_parameter_limit_is_the_jobs_memory_not_what_is_free(monkeypatch):
+    # Free memory changes with what else runs (a Slurm node, two jobs side by side); the limit
+    # must not, or two tuners of one comparison face different limits.
+    from bloomtune import runtime
+    from bloomtune.training import model
+
+    before = model.auto_max_params()
+    monkeypatch.setattr(runtime, "available_memory", lambda: 1)  # another job took it all
+    assert model.auto_max_params() == before
+    assert before == int(runtime.job_memory() * 0.75) // 25

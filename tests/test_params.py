@@ -40,6 +40,11 @@ BAD_VALUES = [
     ({"tuning": {"max_trial": 3}}, "tuning"),
     ({"standardise": {"interpolation": "nearest"}}, "standardise.interpolation"),
     ({"data": {"source": "imagenet"}}, "data.source"),
+    # An option of another algorithm would be ignored without a word.
+    ({"tuners": {"kt_hyperband": {"algorithm": "bayesian"}}}, "tuners.kt_hyperband.factor"),
+    ({"report": {"comparisons": "control"}}, "report.control"),  # no baseline named
+    ({"report": {"comparisons": "control", "control": "sgd"}}, "report.control"),
+    ({"seeds": [1, 2**32]}, "seeds.1"),  # NumPy takes 32-bit seeds
     (
         {"tuners": {"optuna_tpe": {"pruner": "median", "pruner_options": {"factor": 3}}}},
         "tuners.optuna_tpe.pruner_options",
@@ -201,3 +206,15 @@ def test_a_good_storage_url_passes_and_opens_nothing(tmp_path):
     values = {"tuners": {"optuna_tpe": {"storage": f"sqlite:///{db}"}}}
     load_params([ROOT / "params.yaml", _overlay(tmp_path, values)])
     assert not (tmp_path / "not").exists()
+
+
+def test_a_number_yaml_reads_as_text_is_refused_saying_how_to_write_it(tmp_path):
+    # PyYAML (and Snakemake) read 1e-5 as the string "1e-5": say so, not a schema dump.
+    overlay = tmp_path / "lr.yaml"
+    overlay.write_text("search_space:\n  learning_rate: {type: float, low: 1e-5, high: 1.0e-3}\n")
+    with pytest.raises(ParamsError) as caught:
+        load_params([ROOT / "params.yaml", overlay])
+    assert str(caught.value) == (
+        "search_space.learning_rate.low: '1e-5' is text to YAML, not a number (an exponent "
+        "needs a dot before it); write 1.0e-5"
+    )

@@ -11,7 +11,7 @@ from conftest import ROOT
 from bloomtune.checks import load_params
 from bloomtune.data.dataset import Arrays, TrainingData
 from bloomtune.model_settings import resolve
-from bloomtune.reporting.comparison import Comparison, headline
+from bloomtune.reporting.comparison import Comparison, Design, headline
 from bloomtune.reporting.fairness import fairness, fairness_text
 from bloomtune.reporting.figures import best_so_far
 from bloomtune.reporting.provenance import describe_training
@@ -95,6 +95,31 @@ def test_the_panel_flags_precision_and_xla_and_provenance_names_them(tmp_path):
     assert describe_training({"batch_size": 32}) == "float32, no XLA, input auto"
 
 
+def test_the_cpu_kernels_are_recorded_and_a_difference_is_flagged(tmp_path, monkeypatch):
+    # oneDNN picks kernels by the CPU's instruction set: reports from different CPUs, or with
+    # oneDNN off, can differ in the last bits, so each best.json says which ran.
+    from bloomtune.runtime import cpu_kernels, describe_kernels
+
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert describe_kernels(cpu_kernels()) == "Eigen kernels (oneDNN off)"
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert describe_kernels(cpu_kernels()).endswith(", capped at AVX2")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    params = load_params([ROOT / "params.yaml", ROOT / "config/demo.yaml"])
+    best = {(t, 1): _best_json(params, t, tmp_path / t) for t in ("kt_random", "optuna_tpe")}
+    assert fairness(best)[1] == []
+    best[("kt_random", 1)]["machine"]["onednn"] = False  # as if run with oneDNN off
+    table, differences = fairness(best)
+    assert table.loc["kt_random", "CPU kernels"] == "Eigen kernels (oneDNN off)"
+    assert "CPU kernels differs" in fairness_text(differences)
+    # tuning.max_model_params: auto is resolved per job and recorded: a difference shows.
+    limit = best[("optuna_tpe", 1)]["model_params_limit"]
+    assert isinstance(limit, int) and table.loc["optuna_tpe", "parameter limit"] == limit
+    best[("optuna_tpe", 1)]["model_params_limit"] = limit // 2  # a smaller node
+    assert "parameter limit differs" in fairness_text(fairness(best)[1])
+
+
 def test_best_so_far_curve_follows_the_objective():
     trials = pd.DataFrame(
         {
@@ -124,7 +149,8 @@ def test_repetition_seeds_are_the_design_but_unpaired_seeds_are_flagged(tmp_path
     assert differences and "different repetition seeds" in differences[0], differences
 
 
-def _comparison(accuracy: dict[str, list[float]], anytime: dict[str, list[float]] | None = None):
+def _comparison(accuracy: dict[str, list[float]], anytime: dict[str, list[float]] | None = None,
+                design: Design | None = None):  # fmt: skip
     """A Comparison of constructed results: tuner -> one test accuracy per repetition."""
     anytime = anytime or accuracy
     rows = [
@@ -132,7 +158,7 @@ def _comparison(accuracy: dict[str, list[float]], anytime: dict[str, list[float]
         for t in accuracy
         for k, (a, b) in enumerate(zip(accuracy[t], anytime[t], strict=True))
     ]
-    return Comparison(pd.DataFrame(rows), "val_accuracy")
+    return Comparison(pd.DataFrame(rows), "val_accuracy", design)
 
 
 def test_the_headline_names_the_leaders_and_claims_no_difference_from_one_run():
@@ -141,7 +167,8 @@ def test_the_headline_names_the_leaders_and_claims_no_difference_from_one_run():
     assert text.startswith("kt_random ranks first on test accuracy (0.8300), and optuna_tpe ")
     assert "ranks first on the any-time curve" in text
     assert "no difference between tuners can be tested, so none is claimed" in text
-    assert "needs at least 6 of them to reach p < 0.05" in text
+    assert "Holm-corrected over this design's 1 comparisons" in text
+    assert "needs at least 6 repetitions to reach p < 0.05" in text
     tied = headline(_comparison({"a": [0.5], "b": [0.5]}, {"a": [0.6], "b": [0.9]}))
     assert tied.startswith("all 2 tuners tie for first on test accuracy (0.5000), and b ranks")
     two = headline(_comparison({"a": [0.5], "b": [0.5], "c": [0.4]}))
@@ -172,7 +199,8 @@ def test_a_wide_win_with_too_few_repetitions_is_not_called_significant():
     text = headline(_comparison(_wide_win(5)))
     assert text.startswith("Over 5 repetitions, best ranks first on test accuracy")
     assert "With 5 repetitions no difference can be significant" in text
-    assert "0.0625" in text and "at least 6 repetitions are needed" in text
+    # 3 tuners, 3 pairs: 2^(1-5) = 0.0625, times 3 = 0.188; 7 repetitions needed.
+    assert "0.0625 x 3 = 0.188" in text and "at least 7 repetitions are needed" in text
     assert "is significant at" not in text
 
 
@@ -197,7 +225,7 @@ def test_bold_marks_only_a_significant_lead():
 
     bold, cells = bolded(_wide_win(8))
     assert bold == {(0, "test_accuracy"), (0, "anytime_area")}
-    assert " ± " in cells.loc[0, "test_accuracy"]
+    assert cells.loc[0, "test_accuracy"].count("[") == 1  # mean [low, high]
     assert bolded(_wide_win(5))[0] == set()  # first everywhere, but 5 cannot be significant
     same = [0.5, 0.6, 0.55, 0.52, 0.58, 0.61, 0.49, 0.57]
     assert bolded({"a": same, "b": same, "c": same})[0] == set()
@@ -255,3 +283,85 @@ def test_optimiser_overhead_is_each_tuners_share_and_over_five_percent_is_flagge
     old = _ledger_run("kt_random", [0.0], [1.0])
     old.ledger = old.ledger.drop(columns="overhead_s")  # a ledger from before overhead existed
     assert overhead_shares([old]) == {"kt_random": None}
+
+
+def _five(n: int, seed: int = 1) -> dict[str, list[float]]:
+    """Five tuners; "best" wins every one of n repetitions by about 30 points."""
+    rng = np.random.default_rng(seed)
+    out = {"best": list(0.8 + rng.uniform(0, 0.05, n))}
+    for name in ("kt_random", "b", "c", "d"):
+        out[name] = list(0.5 + rng.uniform(0, 0.05, n))
+    return out
+
+
+@pytest.mark.parametrize("n", [6, 8])
+def test_five_tuners_pairwise_need_nine_repetitions(n):
+    comparison = _comparison(_five(n))
+    text = headline(comparison)
+    assert f"With {n} repetitions no difference can be significant" in text
+    assert "at least 9 repetitions are needed, so none is claimed" in text
+    assert f"x 10 = {10 * 2 ** (1 - n):.3g}" in text
+    assert "is significant at" not in text and comparison.bold("test_accuracy") == set()
+
+
+def test_five_tuners_pairwise_call_the_winner_at_nine():
+    comparison = _comparison(_five(9))
+    text = headline(comparison)
+    assert "Its lead on test accuracy is significant at 0.05 after Holm's correction over every " \
+        "other tuner." in text  # fmt: skip
+    assert comparison.bold("test_accuracy") == {"best"}
+
+
+def test_against_a_control_four_tests_call_it_at_eight():
+    design = Design("control", "kt_random")
+    comparison = _comparison(_five(8), design=design)
+    assert comparison.needed == 8 and len(comparison.pairs) == 4
+    text = headline(comparison)
+    assert "significantly better than kt_random: best" in text
+    assert comparison.bold("test_accuracy") == {"best"}
+    seven = _comparison(_five(7), design=design)
+    assert "at least 8 repetitions are needed" in headline(seven)
+    assert seven.bold("test_accuracy") == set()
+
+
+def test_below_the_needed_n_the_headline_grades_the_evidence_and_never_says_better_below_095():
+    clear = headline(_comparison({"best": [0.80, 0.82, 0.81, 0.83], "low": [0.5, 0.52, 0.51,
+                                                                             0.5]}))  # fmt: skip
+    assert "Graded evidence on test accuracy over 4 repetitions" in clear
+    assert "best is better than low by more than 0.01 (probability" in clear
+    tie = headline(_comparison({"a": [0.80, 0.82, 0.81], "b": [0.801, 0.819, 0.812]}))
+    assert "are practically equal (probability" in tie
+    noisy = headline(_comparison({"a": [0.80, 0.78, 0.84], "b": [0.83, 0.80, 0.79]}))
+    assert "is better than" not in noisy and "ahead by more than 0.01 with probability" in noisy
+
+
+def _budget_run(tuner: str, seed: int, scores: list[float]) -> Run:
+    n = len(scores)
+    ledger = pd.DataFrame(
+        {"trial": range(n), "score": scores, "epochs_run": [2] * n, "wall_s": [1.0] * n}
+    )
+    best = {"settings": {"budget": {"max_total_epochs": 8, "max_trials": 4, "max_epochs": 2}}}
+    return Run(tuner, seed, {}, best, ledger, pd.DataFrame(), 1)
+
+
+def test_a_leader_that_changes_with_the_budget_is_named_in_the_headline():
+    from bloomtune.reporting.budgets import BudgetRanks
+
+    # "early" finds 0.6 in its first trial (25 % of 8 epochs); "late" finds 0.9 in its third.
+    runs = [_budget_run("early", s, [0.6, 0.6, 0.6, 0.6]) for s in (1, 2, 3)]
+    runs += [_budget_run("late", s, [0.1, 0.2, 0.9, 0.9]) for s in (1, 2, 3)]
+    budgets = BudgetRanks(runs, "val_accuracy", [0.25, 0.5, 1.0])
+    assert budgets.leaders(0.25) == ["early"] and budgets.leaders(1.0) == ["late"]
+    assert budgets.mean_ranks(0.5).to_dict() == {"early": 1.0, "late": 2.0}
+    text = headline(_comparison({"early": [0.7] * 3, "late": [0.7] * 3}), budgets.change())
+    assert "The first place changes with the budget" in text
+    assert "at 25%: early" in text and "at 100%: late" in text
+    same = BudgetRanks(runs[:3] + [_budget_run("late", s, [0.1] * 4) for s in (1, 2, 3)],
+                       "val_accuracy", [0.25, 1.0])  # fmt: skip
+    assert same.change() is None
+
+
+def test_tuners_with_identical_results_in_every_repetition_are_named():
+    same = [0.5, 0.6, 0.7]
+    comparison = _comparison({"a": same, "b": same, "c": [0.4, 0.6, 0.7]})
+    assert comparison.identical() == [("a", "b")]

@@ -38,6 +38,18 @@ def _optuna_trial_running(state) -> bool:
     return False
 
 
+def _trial_running(state) -> bool:
+    """Whether a trial is in progress: the shared budget holds it in running.json."""
+    for path in state.glob("*/running.json"):
+        try:
+            running = json.loads(path.read_text())
+        except ValueError:  # being replaced
+            continue
+        if any(entry.get("trial") is not None for entry in running.values()):
+            return True
+    return False
+
+
 def _journal_rows(state):
     rows = []
     for journal in state.glob("*/ledger.jsonl"):
@@ -62,17 +74,20 @@ def test_sigkill_then_rerun_resumes(tmp_path, tuner):
     deadline = time.monotonic() + 180
 
     def ready() -> bool:
-        # Optuna: kill inside the second trial, so it must be recorded failed on resume.
-        if tuner == "optuna_tpe":
-            return bool(_journal_rows(state)) and _optuna_trial_running(state)
-        return bool(_journal_rows(state))
+        # Kill inside the second trial, so it must be recorded failed on resume.
+        return bool(_journal_rows(state)) and _trial_running(state)
 
     while not ready() and time.monotonic() < deadline:
         assert process.poll() is None, "tune ended before it could be killed"
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    (running,) = [json.loads(p.read_text()) for p in state.glob("*/running.json")]
     before = {row["trial"]: row for row in _journal_rows(state)}
+    # The trial it was training (rarely, none: killed between journalling a row and freeing its
+    # slot, when the trial held is already in the ledger).
+    held = [(e["trial"], e["epochs"]) for e in running.values()
+            if e.get("trial") is not None and e["trial"] not in before]  # fmt: skip
     assert 1 <= len(before) < 4
     assert not (out / "trials.csv").exists()
 
@@ -83,9 +98,10 @@ def test_sigkill_then_rerun_resumes(tmp_path, tuner):
     for number, row in before.items():  # finished trials were kept, not retrained
         assert kept.loc[number, "start_time"] == row["start_time"]
     interrupted = trials[trials["failure_reason"].astype(str).str.startswith("interrupted")]
-    # Optuna records the trial it was killed in as failed; Keras Tuner retries it.
-    assert len(interrupted) == (1 if tuner == "optuna_tpe" else 0)
-    assert (trials["status"] == "complete").sum() == 4 - len(interrupted)
+    # Both frameworks record the trial the kill landed in as failed, with the epochs it had
+    # trained (the budget counts them), and neither trains it again.
+    assert list(zip(interrupted["trial"], interrupted["epochs_run"], strict=True)) == held
+    assert (trials["status"] == "complete").sum() == 4 - len(held)
 
 
 def test_keras_tuner_does_not_retrain_a_trial_the_journal_holds(tmp_path):
@@ -180,3 +196,55 @@ def test_a_resumed_optuna_search_does_not_repeat_its_start_up_draws(tmp_path, mo
     assert len(resumed) == 5
     configs = resumed[hp].astype(str).apply(tuple, axis=1)
     assert configs.nunique() == whole[hp].astype(str).apply(tuple, axis=1).nunique() == 5
+
+
+@pytest.mark.parametrize(
+    ("tuner", "torn"),
+    [("optuna_tpe", "ledger.jsonl"), ("optuna_tpe", "optuna.journal"),
+     ("kt_random", "keras_tuner/oracle.json")],
+)  # fmt: skip
+def test_a_file_a_kill_cut_short_is_named_and_mended(tmp_path, monkeypatch, caplog, tuner, torn):
+    # Killed while trial 1's ledger row was being written, or while Optuna or Keras Tuner
+    # saved their state after it: the rerun names the file and line, mends it and finishes the
+    # budget with every trial once (before, every rerun failed on the broken line).
+    import logging
+
+    from tuning_data import tune_settings
+
+    from bloomtune.tuning.ledger import Ledger
+    from bloomtune.tuning.tune import run_tuning
+
+    data = tiny_data(tmp_path)
+    settings = tune_settings(tuner, max_trials=3, max_epochs=1)
+    out, state = tmp_path / "tuning", tmp_path / "state"
+    append = Ledger.append
+
+    def append_then_die(self, row):
+        if row["trial"] != 1:
+            return append(self, row)
+        if torn == "ledger.jsonl":  # half the line reaches the disk
+            with open(self.journal, "ab") as fh:
+                fh.write(json.dumps(row).encode()[:40])
+        else:
+            append(self, row)
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(Ledger, "append", append_then_die)
+    with pytest.raises(SystemExit):
+        run_tuning(settings, data, out, state)
+    monkeypatch.setattr(Ledger, "append", append)
+    (path,) = state.glob(f"*/{torn}")
+    if torn != "ledger.jsonl":
+        text = path.read_bytes().rstrip(b"\n")
+        path.write_bytes(text[: len(text) - 30])  # its last record cut short
+    with caplog.at_level(logging.WARNING, logger="bloomtune"):
+        run_tuning(settings, data, out, state)
+    said = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+    assert str(path) in said and "cut short" in said
+    trials = pd.read_csv(out / "trials.csv")
+    assert trials["trial"].tolist() == [0, 1, 2]
+    status = trials.set_index("trial")["status"]
+    if torn == "ledger.jsonl":  # its row never made it: closed as interrupted
+        assert status[1] == "failed" and (status.drop(1) == "complete").all()
+    else:
+        assert (status == "complete").all()

@@ -234,3 +234,25 @@ def test_optunas_pruner_prunes_through_the_evaluator_seam(tmp_path):
     )
     assert [t.state.name for t in study.trials] == ["COMPLETE", "PRUNED", "PRUNED"]
     assert study.trials[1].intermediate_values == {0: 0.1}
+
+
+def test_seed_zero_draws_the_same_trials_in_every_tuner(tmp_path):
+    # Keras Tuner reads a seed of 0 as none (`seed or random.randint(...)`): each tuner's
+    # search with seed 0, twice, must choose the same hyperparameters (an evaluator stands in
+    # for training: only the choices matter here).
+    from tuning_data import smoke_params
+
+    from bloomtune.tuning.frameworks import framework
+
+    for tuner in smoke_params()["tuners"]:
+        drawn = []
+        for attempt in ("first", "second"):
+            folder = tmp_path / tuner / attempt
+            folder.mkdir(parents=True)
+            settings, run = _fake_runner(folder, lambda trial: _epochs(0.5, 0.6), tuner,
+                                         {"seeds": [0]}, max_trials=3, max_epochs=2)  # fmt: skip
+            assert settings.seed == 0
+            framework(settings.tuner.framework).adapter().search(settings, run, folder)
+            rows = sorted(run.rows(), key=lambda r: r["trial"])
+            drawn.append([[r[k] for k in settings.space.names] for r in rows])
+        assert drawn[0] == drawn[1] and len(drawn[0]) >= 2, tuner

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import time
 
 import pandas as pd
 import pytest
@@ -174,3 +176,39 @@ def test_a_search_over_its_epoch_budget_fails_its_check():
         TuningError, match=r"consumed 9 epochs, over tuning.max_total_epochs \(6\)"
     ):
         check_budget("kt_random", rows, budget)
+
+
+def test_a_mute_database_fails_the_search_in_bounded_time_naming_its_key(tmp_path, monkeypatch):
+    # A server that accepts connections and never answers used to hang the tune job silently.
+    import socket
+
+    from bloomtune.errors import TuningError
+    from bloomtune.tuning import optuna_adapter
+
+    mute = socket.create_server(("127.0.0.1", 0))  # the kernel accepts; nothing ever answers
+    port = mute.getsockname()[1]
+    monkeypatch.setattr(optuna_adapter, "CONNECT_TIMEOUT_S", 2)
+    url = f"postgresql+psycopg2://bloom:secret@127.0.0.1:{port}/study"
+    storage = {"tuners": {"optuna_tpe": {"storage": url}}}
+    settings = tune_settings("optuna_tpe", storage, max_trials=1, max_epochs=1)
+    start = time.monotonic()
+
+    def hung(signum, frame):  # a test may fail, never hang
+        raise TimeoutError("the storage never gave up on the mute server")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        with pytest.raises(TuningError) as caught, optuna_adapter.storage_errors(settings):
+            optuna_adapter.storage_for(settings, tmp_path)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        mute.close()
+    assert time.monotonic() - start < 30
+    message = str(caught.value)
+    assert message.startswith(
+        f"tuners.optuna_tpe.storage: postgresql+psycopg2://bloom:***@127.0.0.1:{port}/study "
+        "failed: "
+    )
+    assert "secret" not in message and "\n" not in message

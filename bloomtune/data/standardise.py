@@ -170,6 +170,23 @@ def check_disk_space(out: Path, n_images: int, size: int) -> None:
         )
 
 
+def check_classes(splits: dict, class_names: list[str]) -> None:
+    """Every class keeps an image to train on and one to test on once unusable images are left
+    out (a class of one good and one broken image would train on one and test on none)."""
+    test = np.asarray(splits["test"]["class_counts"])
+    train = sum(np.asarray(s["class_counts"]) for name, s in splits.items() if name != "test")
+    short = [
+        f"{class_names[i]} ({train[i]} to train, {test[i]} to test)"
+        for i in range(len(class_names))
+        if train[i] < 1 or test[i] < 1
+    ]
+    if short:
+        raise DataError(
+            f"class(es) without a usable image to train on and one to test on: "
+            f"{'; '.join(short)}; add images or remove the class"
+        )
+
+
 def oxford_listing(raw: Path, split: str) -> tuple[dict[str, list], list[str]]:
     """(path, label) per split of a data set in the Oxford layout, and its class names."""
     labels = oxford.read_labels(raw)
@@ -224,6 +241,7 @@ def standardise_listing(
                 f"{len(skipped)} unusable image(s): {named} (data.on_bad_image: skip leaves "
                 "them out)"
             )
+        check_classes(splits, class_names)
         manifest = {
             "source": source or {},
             "image_size": size,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bloomtune.reporting.statistics import ALPHA
 from bloomtune.runtime import atomic_path
 
 
@@ -23,12 +22,37 @@ HYPERPARAMETERS = "Every trial's hyperparameters, by tuner and status (all repet
 IMPORTANCES = "Hyperparameter importances (Optuna's fANOVA) from each Optuna tuner's trials."
 
 
-def critical_difference(n: int, tuners: int) -> str:
+def critical_difference(n: int, tuners: int, design) -> str:
     if n < 2 or tuners < 2:
         return "A critical-difference diagram needs two or more repetitions."
+    untested = (
+        f" Only pairs with the control {design.control} are tested; a bar may join two others "
+        "that no test compared."
+        if design.comparisons == "control"
+        else ""
+    )
     return (
         f"Mean rank on test accuracy over {n} repetitions (1 is best). A bar joins tuners "
-        f"whose difference is not significant (paired Wilcoxon, Holm-corrected, p < {ALPHA})."
+        f"whose difference is not significant (paired Wilcoxon, Holm-corrected, p < "
+        f"{design.alpha})." + untested
+    )
+
+
+def rank_over_budget(n: int, fractions) -> str:
+    shares = ", ".join(f"{f:.0%}" for f in fractions)
+    return (
+        f"Each tuner's mean rank over {n} repetitions by the best validation score its search had "
+        f"reached at {shares} of the epoch budget (1 is best; a search with no scored trial by "
+        "then ranks last)."
+    )
+
+
+def evidence(rope: float, n: int) -> str:
+    return (
+        f"Bayesian signed-rank test of test accuracy over {n} repetitions (baycomp): for each "
+        f"compared pair, the posterior probability that the left tuner is better by more than "
+        f"{rope:g}, that the two are within {rope:g} of each other (grey), and that the right one "
+        "is better. Dotted lines at 0.05 and 0.95: the report calls a difference only beyond them."
     )
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from bloomtune.reporting import figures, statistics
-from bloomtune.reporting.comparison import Comparison, headline
+from bloomtune.reporting.budgets import BudgetRanks
+from bloomtune.reporting.comparison import Comparison, Design, headline
 from bloomtune.reporting.fairness import fairness
 from bloomtune.reporting.overhead import overhead_shares
 from bloomtune.reporting.runs import load_runs, repetitions
@@ -25,12 +26,15 @@ class Contents:
         self.objective = self.runs[0].metrics["objective"]
         self.space = SearchSpace.from_params(self.runs[0].best["settings"]["search_space"])
         self.repetitions = repetitions(self.runs, self.objective)
-        self.comparison = Comparison(self.repetitions, self.objective)
+        design = Design(settings.comparisons, settings.control, settings.rope)
+        self.comparison = Comparison(self.repetitions, self.objective, design)
         self.summary = self.comparison.summary()
         self.fairness_table, self.differences = fairness(
             {(r.tuner, r.seed): r.best for r in self.runs}
         )
-        self.headline = headline(self.comparison)
+        self.budgets = BudgetRanks(self.runs, self.objective, settings.budget_fractions)
+        self.headline = headline(self.comparison, self.budgets.change())
+        self.colours = figures.palette(self.comparison.tuners)
         self.overheads = overhead_shares(self.runs)
         self.summary["overhead_share"] = self.summary["tuner"].map(self.overheads)
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 
 from bloomtune.reporting import render, statistics
-from bloomtune.reporting.comparison import smallest_useful_n
 from bloomtune.reporting.contents import Contents
 from bloomtune.reporting.fairness import fairness_text
 from bloomtune.reporting.overhead import overhead_text
@@ -38,29 +37,44 @@ BLOG_NOTE = (
 )
 SECTIONS = {
     "anytime": "Any-time performance",
+    "rank_over_budget": "The answer at every budget",
     "best_epoch": "Best-epoch search",
     "hyperparameters": "Hyperparameters tried",
     "importances": "Hyperparameter importances",
 }
 
 
-def statistics_blocks(contents: Contents) -> list[tuple[str, object]]:
+def _p(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def reachability(comparison) -> str:
+    """What this design can show with its N, after the correction it applies."""
+    n, design, m = comparison.n, comparison.design, len(comparison.pairs)
+    floor, adjusted = statistics.smallest_p(n), comparison.smallest_adjusted_p
+    product = f"{_p(floor * m)}" + (" (an adjusted p is at most 1)" if floor * m > 1 else "")
+    can = (
+        f"below {design.alpha}: a difference can be significant"
+        if adjusted < design.alpha
+        else f"not below {design.alpha}: with {n} repetitions no difference can be significant"
+    )
+    return (
+        f"Design: {design.describe(comparison.tuners)}, Holm-corrected. The smallest p a paired "
+        f"Wilcoxon signed-rank test can give with {n} pairs is {_p(floor)}; Holm's first step "
+        f"multiplies it by the {m} tests, {product}, {can}. This design needs at least "
+        f"{comparison.needed} repetitions."
+    )
+
+
+def statistics_blocks(contents: Contents, drawn) -> list[tuple[str, object]]:
     comparison, n = contents.comparison, contents.comparison.n
     if n == 1:
-        needed = smallest_useful_n()
         text = (
             "One repetition per tuner: there is nothing to test (list more seeds under "
-            f"`seeds`; with {needed} or more a difference can be significant)."
+            f"`seeds`). {reachability(comparison)}"
         )
         return [("text", text)]
-    blocks = []
-    floor = statistics.smallest_p(n)
-    limit = (
-        f" That is above {statistics.ALPHA}: with {n} repetitions no difference can be "
-        "significant."
-        if floor >= statistics.ALPHA
-        else ""
-    )
+    blocks = [("image", drawn["critical_difference"])]
     friedman = {
         m: statistics.friedman(comparison.table(m)) for m in ("test_accuracy", "anytime_area")
     }
@@ -73,11 +87,9 @@ def statistics_blocks(contents: Contents) -> list[tuple[str, object]]:
         (
             "text",
             f"Paired over {n} repetitions (repetition k of every tuner shares seed k). "
-            "Pairwise two-sided Wilcoxon signed-rank tests (SciPy), Holm-corrected per "
-            "measure (statsmodels); effect: matched-pairs rank-biserial correlation, positive "
-            "favours the first tuner. The smallest p this test can give with "
-            f"{n} pairs is {floor:.3g}."
-            + limit
+            "Two-sided Wilcoxon signed-rank tests (SciPy), Holm-corrected per measure "
+            "(statsmodels); effect: matched-pairs rank-biserial correlation, positive favours "
+            f"the first tuner. {reachability(comparison)}"
             + (f" Friedman test across tuners: {said}." if said else ""),
         )
     )
@@ -88,13 +100,80 @@ def statistics_blocks(contents: Contents) -> list[tuple[str, object]]:
             "measure": tests["measure"],
             "a": tests["a"],
             "b": tests["b"],
-            "p": tests["p"].map(lambda v: f"{v:.3g}"),
-            "Holm p": tests["p_holm"].map(lambda v: f"{v:.3g}"),
+            "p": tests["p"].map(_p),
+            "Holm p": tests["p_holm"].map(_p),
             "effect": tests["effect"].map(lambda v: f"{v:+.2f}"),
         }
     )
     blocks.append(("table", render.Table(shown, {})))
+    blocks += [("subheading", "Graded evidence"), ("image", drawn["evidence"])]
+    evidence = comparison.evidence()
+    if not evidence.empty:
+        blocks.append(
+            (
+                "table",
+                render.Table(
+                    pd.DataFrame(
+                        {
+                            "a": evidence["a"],
+                            "b": evidence["b"],
+                            "P(a better)": evidence["p_a"].map(lambda v: f"{v:.3f}"),
+                            "P(practically equal)": evidence["p_rope"].map(lambda v: f"{v:.3f}"),
+                            "P(b better)": evidence["p_b"].map(lambda v: f"{v:.3f}"),
+                        }
+                    ),
+                    {},
+                ),
+            )  # fmt: skip
+        )
+    power = comparison.power()
+    m = len(comparison.pairs)
+    blocks += [
+        ("subheading", "Repetitions the observed differences would need"),
+        (
+            "text",
+            "An estimate, not a promise: for each pair, the repetitions a paired t-test "
+            "(statsmodels) needs for 80 % power at the observed standardised mean difference of "
+            f"test accuracy, at {comparison.design.alpha} / {m} tests, and never fewer than the "
+            f"{comparison.needed} the Wilcoxon test needs; empty where the differences have no "
+            "spread or no mean.",
+        ),
+        ("table", render.Table(pd.DataFrame({
+            "a": power["a"], "b": power["b"],
+            "mean difference": power["mean_difference"].map(lambda v: f"{v:+.4f}"),
+            "repetitions (estimate)": power["repetitions"].map(
+                lambda v: "" if pd.isna(v) else str(int(v))),
+        }), {})),
+    ]  # fmt: skip
     return blocks
+
+
+def budget_blocks(contents: Contents) -> list[tuple[str, object]]:
+    """Mean ranks at each budget fraction, and the Friedman p there."""
+    frame = contents.budgets.frame()
+    wide = frame.pivot(index="tuner", columns="fraction", values="mean_rank")
+    wide = wide.reindex(contents.comparison.tuners)
+    shown = pd.DataFrame({"tuner": wide.index})
+    for f in wide.columns:
+        shown[f"mean rank at {f:.0%}"] = [f"{v:.2f}" for v in wide[f]]
+    friedman = frame.drop_duplicates("fraction").set_index("fraction")["friedman_p"]
+    said = ", ".join(f"{f:.0%}: {'-' if pd.isna(p) else _p(p)}" for f, p in friedman.items())
+    return [
+        ("table", render.Table(shown, {})),
+        ("text", f"Friedman test across tuners at each share of the budget: p {said}."),
+    ]
+
+
+def identical_text(comparison) -> str | None:
+    pairs = comparison.identical()
+    if not pairs or comparison.n < 1:
+        return None
+    said = "; ".join(f"{a} and {b}" for a, b in pairs)
+    return (
+        f"Identical test results in every repetition: {said}. Their searches ended with the same "
+        "retrained models, so no test can tell them apart (for a tuner and its pruned variant: "
+        "the pruner stopped no trial that would have been a best)."
+    )
 
 
 def blocks(contents: Contents, title: str, note: str, drawn, blog) -> list[tuple[str, object]]:
@@ -107,17 +186,20 @@ def blocks(contents: Contents, title: str, note: str, drawn, blog) -> list[tuple
         blocks.append(("table", single_table(contents.repetitions, contents.comparison)))
     else:
         blocks.append(("table", aggregated_table(contents.comparison, contents.summary)))
-    blocks.append(("text", bold_note(n)))
+    blocks.append(("text", bold_note(contents.comparison)))
+    if same := identical_text(contents.comparison):
+        blocks.append(("text", same))
     if blog is not None:
         blocks += [
             ("subheading", "The blog's table (reference only, not comparable)"),
             ("table", render.Table(rounded(blog), HEADERS)),
             ("text", BLOG_NOTE),
         ]
-    blocks += [("heading", "Statistics"), ("image", drawn["critical_difference"])]
-    blocks += statistics_blocks(contents)
+    blocks += [("heading", "Statistics"), *statistics_blocks(contents, drawn)]
     for name, heading in SECTIONS.items():
         blocks += [("heading", heading), ("image", drawn[name])]
+        if name == "rank_over_budget":
+            blocks += budget_blocks(contents)
     if n > 1:
         per_run = rounded(contents.repetitions[PER_RUN])
         blocks += [("heading", "Every repetition"), ("table", render.Table(per_run, HEADERS))]

@@ -14,24 +14,40 @@ from bloomtune.tuning.frameworks import framework
 
 def draw(contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
     """Write the figures; return name -> (path, caption)."""
-    n, objective = contents.comparison.n, contents.objective
+    n, objective, colours = contents.comparison.n, contents.objective, contents.colours
     pooled = contents.pooled_ledgers()
+    comparison, budgets = contents.comparison, contents.budgets
     drawn = {
         "anytime": (
-            figures.anytime_curves(contents.bands(), n, objective, out_dir / "anytime.png"),
+            figures.anytime_curves(
+                contents.bands(), n, objective, out_dir / "anytime.png", colours
+            ),
             captions.anytime(objective, n),
+        ),
+        "rank_over_budget": (
+            figures.rank_over_budget(budgets.frame(), out_dir / "rank_over_budget.png", colours),
+            captions.rank_over_budget(n, budgets.fractions),
         ),
         "best_epoch": (
             figures.best_epoch_curves(
                 contents.by_tuner(lambda r: (r.history, r.best_epoch)),
                 objective,
                 out_dir / "best_epoch.png",
-            ),  # fmt: skip
+                colours,
+            ),
             captions.best_epoch(objective),
         ),
         "hyperparameters": (
-            figures.hyperparameters_tried(pooled, contents.space, out_dir / "hyperparameters.png"),
+            figures.hyperparameters_tried(
+                pooled, contents.space, out_dir / "hyperparameters.png", colours
+            ),
             captions.HYPERPARAMETERS,
+        ),
+        "evidence": (
+            figures.evidence(
+                comparison.evidence(), comparison.design.rope, out_dir / "evidence.png", colours
+            ),
+            captions.evidence(comparison.design.rope, n),
         ),
     }
     values = {}
@@ -43,7 +59,7 @@ def draw(contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
             if found := optuna_importances(ledger, contents.space, objective):
                 values[tuner] = found
     drawn["importances"] = (
-        figures.importances(values, out_dir / "importances.png"),
+        figures.importances(values, out_dir / "importances.png", colours),
         captions.IMPORTANCES,
     )
     drawn["critical_difference"] = draw_critical_difference(
@@ -54,7 +70,7 @@ def draw(contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
 
 def draw_critical_difference(contents: Contents, path: Path) -> tuple[Path, str]:
     comparison, n = contents.comparison, contents.comparison.n
-    caption = captions.critical_difference(n, len(comparison.tuners))
+    caption = captions.critical_difference(n, len(comparison.tuners), comparison.design)
     if n < 2 or len(comparison.tuners) < 2:
         figures.note("one repetition per tuner: no ranks to compare, nothing to test", path)
         return path, caption
@@ -62,5 +78,8 @@ def draw_critical_difference(contents: Contents, path: Path) -> tuple[Path, str]
     matrix = pd.DataFrame(1.0, index=comparison.tuners, columns=comparison.tuners)
     for row in pairs.itertuples():
         matrix.loc[row.a, row.b] = matrix.loc[row.b, row.a] = row.p_holm
-    figures.critical_difference(comparison.mean_ranks("test_accuracy"), matrix, path)
+    figures.critical_difference(
+        comparison.mean_ranks("test_accuracy"), matrix, path, contents.colours,
+        comparison.design.alpha,
+    )  # fmt: skip
     return path, caption

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bloomtune.runtime import describe_kernels
 from bloomtune.settings import workers_of
 from bloomtune.space import SearchSpace
 
@@ -15,6 +16,10 @@ FAIRNESS = {
     "max epochs per trial": lambda b: b["settings"]["budget"]["max_epochs"],
     "max total epochs": lambda b: b["settings"]["budget"].get("max_total_epochs"),
     "timeout (s)": lambda b: b["settings"]["budget"].get("timeout_s"),
+    # `auto` is resolved from the job's memory: tuners on machines of other sizes differ.
+    "parameter limit": lambda b: (
+        b.get("model_params_limit") or b["settings"]["budget"].get("max_model_params")
+    ),
     "objective": lambda b: b["objective"],
     "batch size": lambda b: b["settings"]["train"]["batch_size"],
     "validation fraction": lambda b: b["settings"]["train"]["validation_fraction"],
@@ -23,6 +28,8 @@ FAIRNESS = {
     "mixed precision": lambda b: b["settings"]["train"].get("mixed_precision", False),
     "XLA": lambda b: b["settings"]["train"].get("jit_compile", False),
     "data seed": lambda b: b["settings"].get("data_seed"),
+    # oneDNN's kernels follow the CPU's instruction set: their last bits differ between them.
+    "CPU kernels": lambda b: describe_kernels(b["machine"]) if "machine" in b else "not recorded",
     # Trials run at once: a sequential optimiser then learns from fewer finished trials.
     "workers": lambda b: workers_of(b.get("options", {})),
     "search space": lambda b: SearchSpace.from_params(b["settings"]["search_space"]).describe(),
@@ -39,7 +46,10 @@ NUMERICS = (
     ": 16-bit arithmetic or XLA's fused kernels give other numbers, and other speeds, than "
     "float32 TensorFlow kernels"
 )
-WHY = {"workers": PARALLEL, "mixed precision": NUMERICS, "XLA": NUMERICS}
+WHY = {"workers": PARALLEL, "mixed precision": NUMERICS, "XLA": NUMERICS, "CPU kernels": (
+    ": kernels for another instruction set, or Eigen's instead of oneDNN's, round differently "
+    "(docs/benchmarks.md: the trained weights differ)"
+)}  # fmt: skip
 
 
 def _one_or_range(values: list) -> object:

@@ -6,10 +6,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import PercentFormatter
 
 from bloomtune.objective import higher_is_better
 from bloomtune.plotting import plt
 from bloomtune.plotting import save as _save
+
+
+def palette(tuners: list[str]) -> dict[str, str]:
+    """One colour per tuner, the same in every figure (matplotlib's tab10, in params order)."""
+    colours = plt.get_cmap("tab10").colors
+    return {tuner: matplotlib_colour(colours[i % len(colours)]) for i, tuner in enumerate(tuners)}
+
+
+def matplotlib_colour(rgb) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(round(255 * c) for c in rgb[:3]))
 
 
 def best_so_far(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
@@ -29,7 +40,9 @@ def best_so_far(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
     )
 
 
-def anytime_curves(bands: dict[str, dict[str, pd.DataFrame]], runs: int, objective, path) -> Path:
+def anytime_curves(
+    bands: dict[str, dict[str, pd.DataFrame]], runs: int, objective, path, colours: dict
+) -> Path:
     """Each tuner's best-so-far score against cumulative epochs and wall time: `bands` holds, per
     tuner and axis, the median and interquartile band over its `runs` repetitions
     (statistics.anytime_band); one repetition draws its own curve."""
@@ -37,11 +50,11 @@ def anytime_curves(bands: dict[str, dict[str, pd.DataFrame]], runs: int, objecti
     for ax, x in zip(axes, ("epochs", "wall_s"), strict=True):
         for tuner, by_axis in bands.items():
             band = by_axis[x]
-            (line,) = ax.step(band[x], band["median"], where="post", label=tuner)
+            colour = colours[tuner]
+            ax.step(band[x], band["median"], where="post", label=tuner, color=colour)
             if runs > 1:
                 ax.fill_between(
-                    band[x], band["q25"], band["q75"], step="post", alpha=0.2,
-                    color=line.get_color(),
+                    band[x], band["q25"], band["q75"], step="post", alpha=0.2, color=colour,
                 )  # fmt: skip
         ax.set_ylabel(f"best {objective} so far")
         ax.grid(alpha=0.3)
@@ -53,18 +66,19 @@ def anytime_curves(bands: dict[str, dict[str, pd.DataFrame]], runs: int, objecti
     return _save(fig, path)
 
 
-def best_epoch_curves(histories: dict[str, list[tuple[pd.DataFrame, int]]], objective, path):
+def best_epoch_curves(
+    histories: dict[str, list[tuple[pd.DataFrame, int]]], objective, path, colours: dict
+):
     """Validation score per epoch of each run's best hyperparameters, a star at the chosen epoch;
     one colour per tuner."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for tuner, runs in histories.items():
-        colour = None
-        for history, chosen in runs:
-            (line,) = ax.plot(
+        colour = colours[tuner]
+        for k, (history, chosen) in enumerate(runs):
+            ax.plot(
                 history["epoch"], history[objective], marker=".", color=colour,
-                label=None if colour else tuner, alpha=0.8 if len(runs) == 1 else 0.5,
+                label=None if k else tuner, alpha=0.8 if len(runs) == 1 else 0.5,
             )  # fmt: skip
-            colour = line.get_color()
             value = history.loc[history["epoch"] == chosen, objective]
             ax.plot([chosen], value, marker="*", markersize=12, color=colour)
     ax.set_xlabel("epoch")
@@ -75,9 +89,11 @@ def best_epoch_curves(histories: dict[str, list[tuple[pd.DataFrame, int]]], obje
     return _save(fig, path)
 
 
-def hyperparameters_tried(ledgers: dict[str, pd.DataFrame], space, path: Path) -> Path:
-    """One strip per hyperparameter (a SearchSpace's dimensions): every trial's value, by tuner,
-    coloured by status."""
+def hyperparameters_tried(
+    ledgers: dict[str, pd.DataFrame], space, path: Path, colours: dict
+) -> Path:
+    """One strip per hyperparameter (a SearchSpace's dimensions): every trial's value, by tuner
+    (its name in its colour), coloured by status."""
     dims = list(space)
     tuners = list(ledgers)
     fig, axes = plt.subplots(1, len(dims), figsize=(3.2 * len(dims), 0.6 * len(tuners) + 1.8))
@@ -98,6 +114,8 @@ def hyperparameters_tried(ledgers: dict[str, pd.DataFrame], space, path: Path) -
         elif dim.log:
             ax.set_xscale("log")
         ax.set_yticks(range(len(tuners)), tuners if ax is np.atleast_1d(axes)[0] else [])
+        for label in ax.get_yticklabels():
+            label.set_color(colours.get(label.get_text(), "black"))
         ax.set_ylim(-0.6, len(tuners) - 0.4)
         ax.set_title(name)
         ax.grid(alpha=0.3)
@@ -105,16 +123,17 @@ def hyperparameters_tried(ledgers: dict[str, pd.DataFrame], space, path: Path) -
     return _save(fig, path)
 
 
-def importances(values: dict[str, dict[str, float]], path: Path) -> Path:
+def importances(values: dict[str, dict[str, float]], path: Path, colours: dict) -> Path:
     if not values:
         return note("no Optuna tuner with 3 or more complete, varied trials", path)
     fig, ax = plt.subplots(figsize=(7, 1 + 0.4 * sum(len(v) for v in values.values())))
-    labels, heights = [], []
+    labels, heights, bar_colours = [], [], []
     for tuner, scores in values.items():
         for name, score in scores.items():
             labels.append(f"{tuner}: {name}")
             heights.append(score)
-    ax.barh(range(len(labels)), heights)
+            bar_colours.append(colours[tuner])
+    ax.barh(range(len(labels)), heights, color=bar_colours)
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.set_xlabel("importance (fANOVA, share of variance)")
@@ -129,18 +148,58 @@ def note(text: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def critical_difference(mean_ranks: pd.Series, p_holm: pd.DataFrame, path: Path) -> dict:
+def critical_difference(
+    mean_ranks: pd.Series, p_holm: pd.DataFrame, path: Path, colours: dict | None = None,
+    alpha: float = 0.05,
+) -> dict:  # fmt: skip
     """Critical-difference diagram (scikit-posthocs): tuners on their mean rank, a bar joining
-    those no test tells apart at 0.05; returns the drawn elements by kind."""
+    those no test tells apart at `alpha`; returns the drawn elements by kind."""
     from scikit_posthocs import critical_difference_diagram
 
     fig, ax = plt.subplots(figsize=(7, 0.4 * len(mean_ranks) + 1.2))
     elements = critical_difference_diagram(
-        mean_ranks.to_dict(), p_holm, ax=ax, alpha=0.05, text_h_margin=0.05
-    )
+        mean_ranks.to_dict(), p_holm, ax=ax, alpha=alpha, text_h_margin=0.05,
+        color_palette=colours,
+    )  # fmt: skip
     n = max(len(mean_ranks), 2)
     ax.set_xlim(1, n)  # the whole rank scale, however close the ranks
     ax.set_xticks(range(1, n + 1))
     ax.set_title("mean rank (1 is best); bars join tuners not significantly different")
     _save(fig, path)
     return elements
+
+
+def evidence(rows: pd.DataFrame, rope: float, path: Path, colours: dict) -> Path:
+    """The Bayesian signed-rank posterior of each compared pair as one stacked bar: P(first
+    better by more than the rope), P(practically equal), P(second better)."""
+    if rows.empty:
+        return note("fewer than 2 repetitions: no Bayesian test", path)
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
+    for i, row in enumerate(rows.itertuples()):
+        ax.barh(i, row.p_a, color=colours[row.a])
+        ax.barh(i, row.p_rope, left=row.p_a, color="lightgrey")
+        ax.barh(i, row.p_b, left=row.p_a + row.p_rope, color=colours[row.b])
+    ax.set_yticks(range(len(rows)), [f"{r.a} vs {r.b}" for r in rows.itertuples()])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.axvline(0.95, color="black", lw=0.8, ls=":")
+    ax.axvline(0.05, color="black", lw=0.8, ls=":")
+    ax.set_xlabel(f"P(left better) | P(within {rope:g}, grey) | P(right better)")
+    return _save(fig, path)
+
+
+def rank_over_budget(frame: pd.DataFrame, path: Path, colours: dict) -> Path:
+    """Each tuner's mean rank by the best score reached at each fraction of the epoch budget."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for tuner, mine in frame.groupby("tuner", sort=False):
+        ax.plot(mine["fraction"], mine["mean_rank"], marker="o", label=tuner,
+                color=colours[tuner])  # fmt: skip
+    tuners = frame["tuner"].nunique()
+    ax.set_ylim(tuners + 0.5, 0.5)  # rank 1 on top
+    ax.set_xticks(sorted(frame["fraction"].unique()))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("share of the epoch budget spent")
+    ax.set_ylabel("mean rank (1 is best)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

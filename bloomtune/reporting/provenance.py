@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 
 from bloomtune.reporting.runs import Run
+from bloomtune.runtime import describe_kernels
 
 PACKAGES = ["tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna", "numpy", "scipy",
             "statsmodels", "scikit-posthocs", "dvc", "snakemake"]  # fmt: skip
@@ -58,5 +59,16 @@ def provenance(runs: list[Run]) -> dict[str, str]:
         "params fingerprints": "; ".join(f"{t}: {' '.join(f)}" for t, f in fingerprints.items()),
         "packages": ", ".join(versions) + f", Python {platform.python_version()}",
         "device": ", ".join(sorted({m["device"] for m in metrics})),
+        "training kernels": "; ".join(sorted({_kernels(r.best) for r in runs})),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _kernels(best: dict) -> str:
+    machine = best.get("machine")
+    if not machine:
+        return "not recorded"
+    threads = machine["threads"]
+    return f"{machine['cpu']}, {describe_kernels(machine)}, {threads} thread" + (
+        "s" if threads != 1 else ""
+    )

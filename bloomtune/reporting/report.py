@@ -13,7 +13,7 @@ from bloomtune.reporting import captions, document, render
 from bloomtune.reporting.contents import Contents
 from bloomtune.reporting.drawing import draw
 from bloomtune.reporting.provenance import provenance
-from bloomtune.reporting.tables import aggregates
+from bloomtune.reporting.tables import aggregates, evidence
 from bloomtune.runtime import atomic_path, write_json
 from bloomtune.settings import ReportSettings
 
@@ -42,7 +42,13 @@ def build_report(
         report.summary.to_csv(tmp, index=False)
     with atomic_path(out_dir / "repetitions.csv") as tmp:
         report.repetitions.to_csv(tmp, index=False)
-    write_json(out_dir / "aggregates.json", aggregates(report.comparison, report.summary))
+    write_json(
+        out_dir / "aggregates.json",
+        {
+            **aggregates(report.comparison, report.summary),
+            "statistics": evidence(report.comparison, report.budgets),
+        },
+    )
     with atomic_path(out_dir / "report.md") as tmp:
         tmp.write_text(render.markdown(blocks))
     with atomic_path(out_dir / "report.html") as tmp:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from bloomtune.reporting import render, statistics
+from bloomtune.reporting import render
 from bloomtune.reporting.comparison import DESCRIBED, MEASURES, Comparison
 
 BOLD_NOTE = "Best value per column in bold: the best of one run each, not a tested difference."
@@ -78,12 +78,15 @@ def rounded(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_interval(summary: pd.DataFrame, column: str) -> list[str]:
-    """'mean ± half-width of the 95 % interval' per tuner."""
+    """'mean [low, high]' of the 95 % interval per tuner (the interval need not be symmetric)."""
     cells = []
     for _, row in summary.iterrows():
-        half = (row[f"{column}_ci_high"] - row[f"{column}_ci_low"]) / 2
+        low, high = row[f"{column}_ci_low"], row[f"{column}_ci_high"]
         mean = _format(column, row[column])
-        cells.append(mean if _missing(half) else f"{mean} ± {_format(column, half)}")
+        if _missing(low):
+            cells.append(mean)
+        else:
+            cells.append(f"{mean} [{_format(column, low)}, {_format(column, high)}]")
     return cells
 
 
@@ -108,20 +111,28 @@ def aggregated_table(comparison: Comparison, summary: pd.DataFrame) -> render.Ta
             cells[column] = with_interval(summary, column)
     bold = set()
     for column in MEASURES:
-        if column in AGGREGATED and (leader := comparison.significant_leader(column)):
-            bold.add((comparison.tuners.index(leader), column))
+        if column in AGGREGATED:
+            bold |= {(comparison.tuners.index(t), column) for t in comparison.bold(column)}
     return render.Table(cells, HEADERS, bold)
 
 
-def bold_note(n: int) -> str:
+def bold_note(comparison: Comparison) -> str:
+    n, design = comparison.n, comparison.design
     if n == 1:
         return f"{BOLD_NOTE} Times are wall-clock seconds."
+    if design.comparisons == "control":
+        bolded = f"a tuner significantly better than the control {design.control}"
+    else:
+        bolded = (
+            "the first-ranked tuner of a column whose lead over every other tuner is significant"
+        )
     return (
-        f"Mean ± half-width of the 95 % t confidence interval over {n} repetitions. Bold: the "
-        "first-ranked tuner of a column whose lead over every other tuner is significant "
-        f"(paired Wilcoxon signed-rank test, Holm-corrected, p < {statistics.ALPHA}); no bold, "
-        "no such lead. Any-time score: the mean best validation score so far over the epochs "
-        "every search reached. Times are wall-clock seconds."
+        f"Mean and, in brackets, the 95 % percentile bootstrap interval of the mean over {n} "
+        "repetitions (it stays inside the measure's range; with few repetitions it is narrow). "
+        f"Bold: {bolded} (paired Wilcoxon signed-rank test, Holm-corrected over "
+        f"{design.describe(comparison.tuners)}, p < {design.alpha}); no bold, none. Any-time "
+        "score: the mean best validation score so far over the epochs every search reached. "
+        "Times are wall-clock seconds."
     )
 
 
@@ -137,4 +148,45 @@ def aggregates(comparison: Comparison, summary: pd.DataFrame) -> dict:
         entry["mean_rank"] = round(float(row["mean_rank"]), 4)
         entry["anytime_mean_rank"] = round(float(row["anytime_mean_rank"]), 4)
         out[row["tuner"]] = entry
+    return out
+
+
+def evidence(comparison: Comparison, budgets=None) -> dict:
+    """What the report concludes about its method, for aggregates.json's `statistics`: the
+    design, the repetitions it needs, each pair's Bayesian probabilities, the repetitions the
+    observed differences would need, and the mean ranks at each budget fraction (keyed by name,
+    so that `dvc metrics show` lists them)."""
+    design = comparison.design
+    out = {
+        "comparisons": design.comparisons,
+        "control": design.control,
+        "tests": len(comparison.pairs),
+        "repetitions_needed": comparison.needed,
+        "smallest_adjusted_p": round(comparison.smallest_adjusted_p, 6),
+        "rope": design.rope,
+        "bayesian": {
+            f"{row.a} vs {row.b}": {
+                "p_a_better": round(row.p_a, 4),
+                "p_practically_equal": round(row.p_rope, 4),
+                "p_b_better": round(row.p_b, 4),
+            }
+            for row in comparison.evidence().itertuples()
+        },
+    }
+    if comparison.n > 1:
+        out["power"] = {
+            f"{row.a} vs {row.b}": {
+                "mean_difference": round(row.mean_difference, 6),
+                "repetitions_for_80_percent_power": (
+                    None if pd.isna(row.repetitions) else int(row.repetitions)
+                ),
+            }
+            for row in comparison.power().itertuples()
+        }
+    if budgets is not None:
+        frame = budgets.frame()
+        out["budget_mean_ranks"] = {
+            f"{f:g}": {r.tuner: round(r.mean_rank, 4) for r in part.itertuples()}
+            for f, part in frame.groupby("fraction", sort=True)
+        }
     return out

@@ -9,16 +9,25 @@ import importlib
 import os
 import sys
 
+from bloomtune.errors import ParamsError
+
 
 def load_builder(reference: str):
+    """The builder function; ParamsError naming model.builder if its module does not import or
+    has no such function (the tune stage asks before its first trial)."""
     module_name, function = reference.split(":")
     if os.getcwd() not in sys.path:  # a module file in the project
         sys.path.insert(0, os.getcwd())
-    module = importlib.import_module(module_name)
     try:
-        return getattr(module, function)
-    except AttributeError:
-        raise AttributeError(f"model.builder: {module_name} has no {function!r}") from None
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # the user's module: any error importing it is theirs
+        raise ParamsError(
+            f"model.builder: cannot import {module_name}: {type(exc).__name__}: {exc}"
+        ) from None
+    builder = getattr(module, function, None)
+    if not callable(builder):
+        raise ParamsError(f"model.builder: {module_name} has no function {function!r}")
+    return builder
 
 
 def build_custom(reference: str, hp: dict, image_size: int, n_classes: int):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bloomtune.errors import ModelTooLargeError
-from bloomtune.runtime import available_memory
+from bloomtune.runtime import job_memory
 
 DEFAULTS = {
     "filters": 64,
@@ -30,11 +30,18 @@ def count_params(hp: dict, image_size: int, n_classes: int) -> int:
     return conv + dense
 
 
+# Peak bytes a parameter of the blog's CNN takes in training (weights, gradient, RMSprop's
+# accumulator, initialiser temporaries): 1.65 GB for 65 M parameters (bench/stage_memory.py,
+# docs/benchmarks.md), so about 25.
+BYTES_PER_PARAMETER = 25
+MODEL_SHARE = 0.75  # of the job's memory; the rest is TensorFlow, activations and images
+
+
 def auto_max_params() -> int:
-    """A parameter limit from available memory: float32 weights, gradients, RMSprop's accumulator
-    and scratch (16 bytes a parameter) in half of what is free."""
-    available = available_memory()
-    return max(1, available // 2 // 16)
+    """tuning.max_model_params: auto, resolved once per search from the memory the job is given
+    (runtime.job_memory), never from what happens to be free: the same for every tuner on the
+    same machine or node, and recorded in best.json (the fairness panel compares it)."""
+    return max(1, int(job_memory() * MODEL_SHARE) // BYTES_PER_PARAMETER)
 
 
 def check_size(n_params: int, max_params: int | None) -> None:

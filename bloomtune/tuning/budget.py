@@ -50,6 +50,16 @@ class SharedBudget:
         search's lock)."""
         self.path.unlink(missing_ok=True)
 
+    def close_stale(self, reason: str) -> list[dict]:
+        """Record failed every trial a stopped run's processes left running, with the epochs,
+        CPU and training seconds they had spent by their last epoch (the budget counts them),
+        then forget their slots. The caller holds the search's lock: those processes are gone."""
+        with self.locked() as running:
+            workers = list(running)
+        rows = [row for worker in workers for row in self.reap(worker, reason, stale=True)]
+        self.clear()
+        return rows
+
     def _spent(self, running: dict, own_epochs: int | None = None) -> tuple[int, int, float]:
         """Trials, epochs and seconds spent or held: finished rows plus running entries (each
         running trial holds the epoch it is training); `own_epochs` replaces this worker's."""
@@ -114,7 +124,8 @@ class SharedBudget:
         with self.locked() as running:
             entry = running.get(self.worker)
             if entry is not None:
-                entry.update(epochs=finished, cpu_s=round(cpu_s, 3))
+                wall = round(time.time() - entry.get("started", time.time()), 3)
+                entry.update(epochs=finished, cpu_s=round(cpu_s, 3), wall_s=wall)
             trials, epochs, wall = self._spent(running, own_epochs=finished)
             return self._reason(trials, epochs, wall, new_trial=False)
 
@@ -131,6 +142,7 @@ class SharedBudget:
         trial: int | None = None,
         hp: dict | None = None,
         orphans: Callable[[set[int]], list[tuple[int, dict]]] | None = None,
+        stale: bool = False,
     ) -> list[dict]:
         """Close the trial of a worker that died: recorded failed (once), with the epochs and
         seconds it spent, which the budget counts. `orphans(live)` names the framework's open
@@ -155,7 +167,9 @@ class SharedBudget:
                     "failed",
                     reason,
                     epochs_run=spent.get("epochs", 0),
-                    wall_s=time.time() - spent.get("started", time.time()),
+                    wall_s=spent.get("wall_s", 0.0)
+                    if stale
+                    else (time.time() - spent.get("started", time.time())),
                     cpu_s=spent.get("cpu_s", 0.0),
                 )
                 self.ledger.append(row)

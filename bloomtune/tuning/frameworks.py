@@ -40,8 +40,25 @@ def _check_optuna(tuner: str, entry: Mapping, max_epochs: int) -> None:
         check_storage(tuner, url)
 
 
+# Keras Tuner's options by algorithm: one left over from another algorithm (a `factor` on a
+# tuner switched to bayesian) would be ignored without a word, so it is refused.
+KERAS_TUNER_OPTIONS = {
+    "random": (),
+    "bayesian": ("num_initial_points", "alpha", "beta"),
+    "hyperband": ("factor", "hyperband_iterations"),
+}
+
+
 def _check_keras_tuner(tuner: str, entry: Mapping, max_epochs: int) -> None:
-    """The schema checks Keras Tuner's options."""
+    """The schema checks the options' values; here, that each suits the tuner's algorithm."""
+    algorithm = entry["algorithm"]
+    for other, options in KERAS_TUNER_OPTIONS.items():
+        for key in options:
+            if other != algorithm and entry.get(key) is not None:
+                raise ParamsError(
+                    f"tuners.{tuner}.{key}: an option of algorithm {other}, and this tuner's "
+                    f"algorithm is {algorithm}: it would be ignored; remove it"
+                )
 
 
 FRAMEWORKS = {

@@ -4,17 +4,21 @@ registered in tuning/frameworks.py."""
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import time
 from pathlib import Path
 
 import keras_tuner as kt
 
 from bloomtune.model_settings import TuneSettings
+from bloomtune.runtime import derive_seed
 from bloomtune.space import SearchSpace
 from bloomtune.tuning.runner import TrialRunner
 
 log = logging.getLogger(__name__)
+PROJECT = "keras_tuner"  # Keras Tuner's folder in the search's state folder
 
 
 class SpaceHyperModel(kt.HyperModel):
@@ -81,14 +85,21 @@ def _run_by(base, settings: TuneSettings, runner: TrialRunner, checkpoints: Path
     return Run
 
 
+def oracle_seed(seed: int) -> int:
+    """Keras Tuner's oracles read a seed of 0 as none at all (`seed or random.randint(...)`), so
+    seed 0 would draw different trials in every run: it gets a derived non-zero seed instead.
+    Every other seed is passed as it is."""
+    return seed if seed != 0 else (derive_seed(0, "keras_tuner") or 1)
+
+
 def make_tuner(settings: TuneSettings, runner: TrialRunner, state_dir: Path):
     tuner, budget = settings.tuner, settings.budget
     common = {
         "hypermodel": SpaceHyperModel(settings.space),
         "objective": kt.Objective(budget.objective, budget.direction),
-        "seed": settings.seed,
+        "seed": oracle_seed(settings.seed),
         "directory": str(state_dir),
-        "project_name": "keras_tuner",
+        "project_name": PROJECT,
         "overwrite": False,
         # Failed trials are recorded and the search goes on; the budget alone ends it.
         "max_consecutive_failed_trials": budget.max_trials + 1,
@@ -145,10 +156,31 @@ def serve_oracle(oracle):
     return server, port
 
 
+def mend_state(state_dir: Path) -> str | None:
+    """Keras Tuner rewrites its oracle.json and trial.json files whole; a process killed while
+    writing one leaves it cut short, and Keras Tuner would fail on it at every rerun. Such a state
+    is dropped: with the same seed the oracle hands out the same trials again, and the runner
+    hands each one the ledger holds its recorded result (none is retrained). Returns what was
+    done, for the log."""
+    folder = state_dir / PROJECT
+    for path in sorted(folder.rglob("*.json")) if folder.exists() else []:
+        try:
+            json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError):
+            shutil.rmtree(folder)
+            return (
+                f"{path} was cut short (the process was killed while writing it): Keras "
+                "Tuner's state is rebuilt from the ledger, whose trials are kept, not retrained"
+            )
+    return None
+
+
 def search(settings: TuneSettings, runner: TrialRunner, state_dir: Path, workers=None) -> None:
     """The tune job's search: in this process, or, with `workers`, as Keras Tuner's chief: its
     oracle serves trials to the workers, and a worker that dies has its trial failed in the
     oracle (whose own chief would wait for it for ever) and in the ledger."""
+    if mended := mend_state(state_dir):
+        log.warning("%s: %s", runner.name, mended)
     if reason := runner.exhausted():
         log.info("%s: budget already spent (%s)", runner.name, reason)
         return

@@ -3,12 +3,14 @@ public API, each run by the shared trial runner (registered in tuning/frameworks
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import optuna
 from optuna.trial import TrialState
+from sqlalchemy.exc import SQLAlchemyError
 
-from bloomtune.errors import ParamsError
+from bloomtune.errors import ParamsError, TuningError
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import optuna_direction
 from bloomtune.runtime import derive_seed
@@ -48,10 +50,54 @@ def make_sampler(name: str, seed: int, tuner: str):
     raise ValueError(f"unknown Optuna sampler {name!r}")
 
 
+# Every database connection has limits, so a server that stops answering fails the job in
+# bounded time instead of hanging it: seconds to connect, and per statement (PostgreSQL's own
+# statement_timeout and libpq's TCP timeout; SQLite's lock wait).
+CONNECT_TIMEOUT_S = 10
+STATEMENT_TIMEOUT_S = 120
+
+
+def connect_args(url: str) -> dict:
+    from sqlalchemy.engine import make_url
+
+    backend = make_url(url).get_backend_name()
+    if backend == "postgresql":
+        ms = STATEMENT_TIMEOUT_S * 1000
+        return {"connect_timeout": CONNECT_TIMEOUT_S, "options": f"-c statement_timeout={ms}",
+                "tcp_user_timeout": ms}  # fmt: skip
+    if backend == "mysql":
+        return {"connect_timeout": CONNECT_TIMEOUT_S, "read_timeout": STATEMENT_TIMEOUT_S,
+                "write_timeout": STATEMENT_TIMEOUT_S}  # fmt: skip
+    if backend == "sqlite":
+        return {"timeout": STATEMENT_TIMEOUT_S}
+    return {}
+
+
+@contextlib.contextmanager
+def storage_errors(settings: TuneSettings):
+    """A database failing under the search (stopped, unreachable, mute) ends the job with one
+    line naming the tuner's storage key and URL (its password hidden)."""
+    url = settings.tuner.option("storage")
+    try:
+        yield
+    except (optuna.exceptions.StorageInternalError, SQLAlchemyError) as exc:
+        if not url:
+            raise
+        from sqlalchemy.engine import make_url
+
+        shown = make_url(url).render_as_string(hide_password=True)
+        cause = exc.__cause__ or exc.__context__ or exc
+        reason = " ".join(str(getattr(cause, "orig", None) or cause).split())[:300]
+        raise TuningError(
+            f"tuners.{settings.tuner.name}.storage: {shown} failed: {type(cause).__name__}: "
+            f"{reason}"
+        ) from None
+
+
 def storage_for(settings: TuneSettings, state_dir):
     url = settings.tuner.option("storage")
     if url:
-        return url
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args(url)})
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
@@ -132,12 +178,18 @@ def _search(settings: TuneSettings, study, runner: TrialRunner) -> None:
 
 def worker(settings: TuneSettings, runner: TrialRunner, state_dir) -> None:
     """One worker process of a parallel search: the study exists already."""
-    _search(settings, open_study(settings, runner, state_dir, runner.worker), runner)
+    with storage_errors(settings):
+        _search(settings, open_study(settings, runner, state_dir, runner.worker), runner)
 
 
 def search(settings: TuneSettings, runner: TrialRunner, state_dir, workers=None) -> None:
     """The tune job's search: in this process, or by `workers` sharing one study. The study is
     created here, once, before any worker starts (processes creating it at once would race)."""
+    with storage_errors(settings):
+        _search_study(settings, runner, state_dir, workers)
+
+
+def _search_study(settings: TuneSettings, runner: TrialRunner, state_dir, workers) -> None:
     name = settings.tuner.name
     study = open_study(settings, runner, state_dir)
     close_interrupted(study, runner)

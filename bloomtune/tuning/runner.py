@@ -23,6 +23,7 @@ from bloomtune.tuning.evaluators import Evaluator, Request
 from bloomtune.tuning.ledger import Ledger, Progress, TrialClock
 
 log = logging.getLogger(__name__)
+INTERRUPTED = "interrupted: the tuning process stopped mid-trial"
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -56,14 +57,16 @@ class TrialRunner:
         self.budget = SharedBudget(settings.budget, ledger, state_dir, worker)
         self.progress = Progress(self.name, settings.budget.objective, settings.budget.max_trials,
                                  log)  # fmt: skip
-        if evaluator is None:
+        limit = settings.budget.max_model_params
+        if limit == "auto":
             from bloomtune.training.model import auto_max_params
+
+            limit = auto_max_params()
+        self.max_params = limit  # resolved once for the search; best.json records it
+        if evaluator is None:
             from bloomtune.tuning.evaluators import KerasEvaluator
 
-            limit = settings.budget.max_model_params
-            evaluator = KerasEvaluator(
-                settings, data, auto_max_params() if limit == "auto" else limit
-            )
+            evaluator = KerasEvaluator(settings, data, limit)
         self.evaluator = evaluator
         self.idle_since = time.perf_counter()  # outside training since: the optimiser's time
 
@@ -82,9 +85,14 @@ class TrialRunner:
         """Give back a slot no trial used."""
         self.budget.release()
 
-    def clear(self) -> None:
-        """Forget slots a stopped run's processes held (the caller holds the search's lock)."""
-        self.budget.clear()
+    def close_stale(self) -> list[dict]:
+        """Close the trials a stopped run's processes left running: failed, with the epochs
+        they had trained, which the budget counts (the caller holds the search's lock). Every
+        framework then hears of them as recorded: none is retrained."""
+        rows = self.budget.close_stale(INTERRUPTED)
+        for row in rows:
+            self.progress.trial_done(row, self.ledger.rows())
+        return rows
 
     # The ledger, for the adapters.
     def rows(self) -> list[dict]:
@@ -104,8 +112,7 @@ class TrialRunner:
 
     def record_interrupted(self, number: int, hp: dict) -> dict:
         """Close a trial a killed process left running: failed, the budget counts it."""
-        rows = self.reap(self.worker, "interrupted: the tuning process stopped mid-trial",
-                         number, hp)  # fmt: skip
+        rows = self.reap(self.worker, INTERRUPTED, number, hp)
         return rows[0] if rows else self.recorded(number)
 
     def run(

@@ -10,9 +10,9 @@ from bloomtune.data import dataset
 from bloomtune.errors import TuningError
 from bloomtune.model_settings import TuneSettings
 from bloomtune.params import fingerprint
-from bloomtune.runtime import LOCK, atomic_path, exclusive, read_json, write_json
+from bloomtune.runtime import LOCK, atomic_path, cpu_kernels, exclusive, read_json, write_json
 from bloomtune.tuning.frameworks import framework
-from bloomtune.tuning.ledger import Ledger, ledger_frame, summarise
+from bloomtune.tuning.ledger import Ledger, ledger_frame, repair_journal, summarise
 from bloomtune.tuning.runner import TrialRunner
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,13 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
     `state` holds what a resumed search needs; it is not an orchestrator output, so a failed run
     does not delete it."""
     name, budget = settings.tuner.name, settings.budget
-    # Bad options fail now, before any data is read.
+    # Bad options fail now, before any data is read; so does a builder that is not there (the
+    # light params check finds its module but does not import user code).
     framework(settings.tuner.framework).check(name, settings.tuner.options, budget.max_epochs)
+    if settings.model.family == "custom":
+        from bloomtune.training.custom import load_builder
+
+        load_builder(settings.model.builder)
     # One search of this tuner and repetition at a time, whoever started it.
     with exclusive(state, f"the {name} search of seed {settings.seed}"):
         return _search(settings, data_dir, out_dir, state)
@@ -63,8 +68,11 @@ def run_worker(job: dict) -> None:
 def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) -> dict:
     name, budget = settings.tuner.name, settings.budget
     state_dir = state_dir_for(state, settings, dataset.manifest(data_dir))
+    for journal in (state_dir / "ledger.jsonl", state_dir / "optuna.journal"):
+        if repaired := repair_journal(journal):
+            log.warning("%s: %s", name, repaired)
     runner = make_runner(settings, data_dir, state_dir)
-    runner.clear()  # slots held by a stopped run's processes, which are all gone
+    runner.close_stale()  # trials a stopped run's processes (all gone) left running
     data = runner.data
     log.info(
         "%s, seed %d: %s search, %d train / %d validation images, %d classes, "
@@ -138,6 +146,9 @@ def write_results(runner: TrialRunner, key: str, out_dir: Path) -> dict:
         "model": model_record(settings.model),
         "totals": totals,
         "params_fingerprint": key,
+        # What the numbers depend on beyond params (not part of the search's key).
+        "machine": cpu_kernels(),
+        "model_params_limit": runner.max_params,
         "settings": {
             **record,
             "train_images": len(runner.data.train.y),

@@ -76,6 +76,17 @@ def worker_main(target: Callable[[dict], None], job: dict) -> None:
         sys.exit(1)
 
 
+def gpu_share(worker: int, count: int) -> dict:
+    """Worker k's own slice of the job's GPUs (CUDA_VISIBLE_DEVICES), as equal shares in order;
+    nothing to set where the job has none."""
+    devices = [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d]
+    if not devices:
+        return {}
+    share = max(1, len(devices) // count)
+    mine = devices[(worker - 1) * share : worker * share] or devices[-share:]
+    return {"CUDA_VISIBLE_DEVICES": ",".join(mine)}
+
+
 class Workers:
     """Starts a search's N workers and waits for them, reporting each one that dies.
 
@@ -109,7 +120,7 @@ class Workers:
                 "state": str(self.state_dir),
                 "threads": self.threads,
                 "log": _log_file(),
-                "env": env(worker),
+                "env": {**gpu_share(worker, self.count), **env(worker)},
             }
             process = context.Process(
                 target=worker_main, args=(self.target, job), name=f"worker {worker}"
