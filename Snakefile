@@ -5,10 +5,10 @@ Stages and commands match dvc.yaml exactly (tests/test_dag.py checks it)."""
 import os
 import shlex
 
-from bloomtune.checks import check_params, load_params
+from bloomtune.checks import load_params
 from bloomtune.codedeps import stage_code
 from bloomtune.errors import ParamsError
-from bloomtune.params import STAGE_SECTIONS, stage_params
+from bloomtune.params import STAGE_SECTIONS, merge, read_params, stage_params
 from bloomtune.settings import workers_of
 
 
@@ -16,15 +16,17 @@ configfile: "params.yaml"
 
 
 # Snakemake merges --configfile overlays over params.yaml; the scripts merge the same files in the
-# same order, so every job runs with exactly the config Snakemake tracks.
+# same order, and the config Snakemake tracks becomes exactly theirs (where a dimension given
+# whole replaces the one before it), so every job runs with the config Snakemake tracks.
 PARAMS_FILES = ["params.yaml", *(os.path.relpath(p) for p in workflow.overwrite_configfiles)]
 try:
-    check_params(config)
-    if load_params(PARAMS_FILES) != config:
+    if read_params(PARAMS_FILES, merged=merge) != config:
         raise ParamsError(
             "config: values given with --config are not seen by the stage scripts; "
             "put them in an overlay file and pass --configfile"
         )
+    config.clear()
+    config.update(load_params(PARAMS_FILES))
 except ParamsError as exc:
     raise WorkflowError(f"params: {exc}") from None
 

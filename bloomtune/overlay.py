@@ -14,21 +14,27 @@ from ruamel.yaml import YAML
 
 from bloomtune.checks import check_params
 from bloomtune.errors import ParamsError
-from bloomtune.params import merge, read_yaml
+from bloomtune.params import read_params, read_yaml
 
 
-def _merge_into(target, overlay: dict) -> None:
+def _merge_into(target, overlay: dict, whole=lambda key, value: False) -> None:
+    """params.merge_params on the commented document: `whole(key, value)` says which values
+    replace what was there instead of merging into it."""
     for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge_into(target[key], value)
+        nested = isinstance(value, dict) and isinstance(target.get(key), dict)
+        if nested and not whole(key, value):
+            inner = _dimension if key == "search_space" else (lambda k, v: False)
+            _merge_into(target[key], value, inner)
         else:
             target[key] = value
 
 
+def _dimension(key, value) -> bool:
+    return isinstance(value, dict) and "type" in value  # a dimension given whole
+
+
 def apply_overlay(params_path: Path, overlays: list[Path]) -> None:
-    merged = read_yaml(params_path)
-    for path in overlays:
-        merged = merge(merged, read_yaml(path))
+    merged = read_params([params_path, *overlays])
     check_params(merged)  # refuse before touching params.yaml
     yaml = YAML()
     yaml.preserve_quotes = True

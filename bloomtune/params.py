@@ -59,11 +59,23 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
-def read_params(files: list[str | Path]) -> dict:
-    """Merge params files in order (later ones override), unchecked (bloomtune.checks checks)."""
+def merge_params(base: dict, overlay: dict) -> dict:
+    """merge, except that a search-space dimension an overlay gives with its `type` replaces the
+    one before it whole: `filters: {type: int, low: 8, high: 16}` over a categorical `filters`
+    must not keep its `choices`."""
+    out = merge(base, overlay)
+    for name, spec in (overlay.get("search_space") or {}).items():
+        if isinstance(spec, dict) and "type" in spec:
+            out["search_space"][name] = copy.deepcopy(spec)
+    return out
+
+
+def read_params(files: list[str | Path], merged=merge_params) -> dict:
+    """Merge params files in order (later ones override), unchecked (bloomtune.checks checks).
+    `merged=merge` merges them as Snakemake merges --configfile overlays."""
     params: dict = {}
     for path in files:
-        params = merge(params, read_yaml(path))
+        params = merged(params, read_yaml(path))
     return params
 
 

@@ -218,3 +218,19 @@ def test_a_number_yaml_reads_as_text_is_refused_saying_how_to_write_it(tmp_path)
         "search_space.learning_rate.low: '1e-5' is text to YAML, not a number (an exponent "
         "needs a dot before it); write 1.0e-5"
     )
+
+
+def test_an_overlay_replaces_a_dimension_given_with_its_type(project):
+    # filters becomes an int range: params.yaml's `choices` must not survive the merge, in the
+    # scripts' merge, in Snakemake's tracked config and in the overlay DVC runs.
+    from conftest import run, snakemake
+
+    overlay = project / "config" / "int_filters.yaml"
+    overlay.write_text("search_space:\n  filters: {type: int, low: 8, high: 16}\n")
+    wanted = {"type": "int", "low": 8, "high": 16}
+    assert load_params([project / "params.yaml", overlay])["search_space"]["filters"] == wanted
+    planned = snakemake(["-n", "--cores", "1", "--configfile", "config/int_filters.yaml"], project)
+    assert "params:" not in planned.stderr  # no params error
+    run([sys.executable, "-m", "bloomtune.overlay", "config/int_filters.yaml"], project)
+    merged = load_params([project / "params.yaml"])["search_space"]["filters"]
+    assert merged == wanted
