@@ -23,9 +23,6 @@ class Tuner:
     framework: str
     options: MappingProxyType = field(compare=False)
 
-    def option(self, key: str, default=None):
-        return self.options.get(key, default)
-
     @property
     def workers(self) -> int:
         """Processes its search runs at once."""

@@ -248,3 +248,32 @@ def test_a_file_a_kill_cut_short_is_named_and_mended(tmp_path, monkeypatch, capl
         assert status[1] == "failed" and (status.drop(1) == "complete").all()
     else:
         assert (status == "complete").all()
+
+
+@pytest.mark.parametrize("tuner", ["optuna_tpe", "kt_random"])
+def test_a_finished_search_whose_last_row_was_cut_short_says_the_trial_is_lost(
+    tmp_path, caplog, tuner
+):
+    # The row is gone but the framework holds the trial as finished: before, the rerun ended
+    # with exit 0 and one trial fewer in trials.csv, without a word.
+    import logging
+
+    from tuning_data import tune_settings
+
+    from bloomtune.tuning.tune import run_tuning
+
+    data = tiny_data(tmp_path)
+    settings = tune_settings(tuner, max_trials=3, max_epochs=1)
+    out, state = tmp_path / "tuning", tmp_path / "state"
+    run_tuning(settings, data, out, state)
+    (journal,) = state.glob("*/ledger.jsonl")
+    text = journal.read_bytes()
+    journal.write_bytes(text[: len(text) - 40])  # the last row cut short
+    with caplog.at_level(logging.WARNING, logger="bloomtune"):
+        run_tuning(settings, data, out, state)
+    said = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+    assert f"{journal} line 3 was cut short" in said
+    trials = pd.read_csv(out / "trials.csv", keep_default_na=False).set_index("trial")
+    assert sorted(trials.index) == [0, 1, 2]
+    assert trials.loc[2, "status"] == "failed"
+    assert trials.loc[2, "failure_reason"].startswith("lost: a kill cut its ledger row short")

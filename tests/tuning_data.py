@@ -10,7 +10,7 @@ from bloomtune.checks import check_params, load_params
 from bloomtune.data.standardise import standardise
 from bloomtune.data.synthetic import write_synthetic
 from bloomtune.model_settings import TuneSettings, resolve
-from bloomtune.params import merge
+from bloomtune.params import merge, merge_params
 from bloomtune.settings import StandardiseSettings
 
 TINY = StandardiseSettings(image_size=16, split="blog", interpolation="area")
@@ -24,7 +24,7 @@ def tiny_data(folder: Path) -> Path:
 
 def smoke_params(overlay: dict | None = None) -> dict:
     """params.yaml with config/smoke.yaml and `overlay` merged over it, checked."""
-    params = merge(
+    params = merge_params(
         load_params([ROOT / "params.yaml", ROOT / "config" / "smoke.yaml"]), overlay or {}
     )
     check_params(params)

@@ -129,6 +129,11 @@ class SharedBudget:
             trials, epochs, wall = self._spent(running, own_epochs=finished)
             return self._reason(trials, epochs, wall, new_trial=False)
 
+    def record(self, row: dict) -> None:
+        """Journal a row that holds no slot (a trial closed after the fact)."""
+        with self.locked():
+            self.ledger.append(row)
+
     def finish(self, row: dict) -> None:
         """Journal a finished trial's row and free its slot, together."""
         with self.locked() as running:

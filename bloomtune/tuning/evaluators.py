@@ -39,12 +39,17 @@ class Request:
     initial_epoch: int = 0
     warm_start: Path | None = None
     keep_weights: Path | None = None
+    parent: int | None = None  # the trial a promoted (Hyperband) trial continues
 
 
 class Evaluator(Protocol):
     def evaluate(self, request: Request, on_epoch: OnEpoch) -> None:
         """Report every epoch to `on_epoch` until it answers stop or the epochs are done; raise
-        what made the configuration fail (too large, out of memory, anything else)."""
+        what made the configuration fail (too large, out of memory, anything else). An epoch's
+        record may carry its `seconds` (simulated, not measured).
+
+        An evaluator may also have `resolve(hp) -> hp`: the values it evaluates a suggestion at
+        (a replay snaps it to the grid); the runner records those."""
 
     def keep(self, request: Request) -> None:
         """Write the trial's best weights to request.keep_weights (after a trial that did not

@@ -10,10 +10,32 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import ModuleType
 
 from bloomtune.errors import ParamsError
+
+
+@dataclass(frozen=True)
+class OptunaOptions:
+    """An Optuna tuner's own options, with bloomtune's defaults."""
+
+    sampler: str = "tpe"
+    pruner: str = "none"
+    pruner_options: Mapping | None = None
+    storage: str | None = None
+
+
+@dataclass(frozen=True)
+class KerasTunerOptions:
+    """A Keras Tuner tuner's own options, with bloomtune's defaults (None: Keras Tuner's)."""
+
+    algorithm: str
+    num_initial_points: int | None = None
+    alpha: float | None = None
+    beta: float | None = None
+    factor: int = 3
+    hyperband_iterations: int = 1
 
 
 @dataclass(frozen=True)
@@ -25,10 +47,18 @@ class Framework:
     name: str
     check: Callable[[str, Mapping, int], None]
     adapter_module: str
+    options_type: type
     importances: bool = False  # the report computes fANOVA importances from its trials
 
     def adapter(self) -> ModuleType:
         return importlib.import_module(self.adapter_module)
+
+    def options(self, entry: Mapping):
+        """A tuner entry's own options, typed, defaults filled in (the entry is checked)."""
+        names = {f.name for f in fields(self.options_type)}
+        return self.options_type(
+            **{k: v for k, v in entry.items() if k in names and v is not None}
+        )
 
 
 def _check_optuna(tuner: str, entry: Mapping, max_epochs: int) -> None:
@@ -64,8 +94,19 @@ def _check_keras_tuner(tuner: str, entry: Mapping, max_epochs: int) -> None:
 FRAMEWORKS = {
     f.name: f
     for f in (
-        Framework("optuna", _check_optuna, "bloomtune.tuning.optuna_adapter", importances=True),
-        Framework("keras_tuner", _check_keras_tuner, "bloomtune.tuning.keras_tuner_adapter"),
+        Framework(
+            "optuna",
+            _check_optuna,
+            "bloomtune.tuning.optuna_adapter",
+            OptunaOptions,
+            importances=True,
+        ),
+        Framework(
+            "keras_tuner",
+            _check_keras_tuner,
+            "bloomtune.tuning.keras_tuner_adapter",
+            KerasTunerOptions,
+        ),
     )
 }
 

@@ -15,6 +15,7 @@ import keras_tuner as kt
 from bloomtune.model_settings import TuneSettings
 from bloomtune.runtime import derive_seed
 from bloomtune.space import SearchSpace
+from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.runner import TrialRunner
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def _run_by(base, settings: TuneSettings, runner: TrialRunner, checkpoints: Path
                     initial_epoch=values.get("tuner/initial_epoch", 0),
                     warm_start=checkpoints / f"{int(parent)}.weights.h5" if parent else None,
                     keep_weights=checkpoints / f"{number}.weights.h5" if checkpoints else None,
+                    parent=int(parent) if parent else None,
                 )
             if row["status"] == "failed":
                 raise kt.errors.FailedTrialError(row["failure_reason"])
@@ -104,21 +106,22 @@ def make_tuner(settings: TuneSettings, runner: TrialRunner, state_dir: Path):
         # Failed trials are recorded and the search goes on; the budget alone ends it.
         "max_consecutive_failed_trials": budget.max_trials + 1,
     }
-    algorithm = tuner.options["algorithm"]
+    options = framework(tuner.framework).options(tuner.options)
+    algorithm = options.algorithm
     if algorithm == "random":
         run_by = _run_by(kt.RandomSearch, settings, runner, None)
         return run_by(max_trials=budget.max_trials, **common)
     if algorithm == "bayesian":
         own = ("num_initial_points", "alpha", "beta")
-        extra = {k: tuner.options[k] for k in own if k in tuner.options}
+        extra = {k: getattr(options, k) for k in own if getattr(options, k) is not None}
         run_by = _run_by(kt.BayesianOptimization, settings, runner, None)
         return run_by(max_trials=budget.max_trials, **extra, **common)
     # Hyperband continues a promoted trial from its parent's best-epoch weights: the runner writes
     # them after each trial's clock stops.
     hyperband = _run_by(kt.Hyperband, settings, runner, state_dir / "checkpoints")(
         max_epochs=budget.max_epochs,
-        factor=tuner.option("factor", 3),
-        hyperband_iterations=tuner.option("hyperband_iterations", 1),
+        factor=options.factor,
+        hyperband_iterations=options.hyperband_iterations,
         **common,
     )
     # Hyperband has no trial limit of its own; the shared budget caps it like the others.
@@ -181,10 +184,12 @@ def search(settings: TuneSettings, runner: TrialRunner, state_dir: Path, workers
     oracle (whose own chief would wait for it for ever) and in the ledger."""
     if mended := mend_state(state_dir):
         log.warning("%s: %s", runner.name, mended)
+    tuner = make_tuner(settings, runner, state_dir)  # reloads a resumed search's oracle
+    finished = ("COMPLETED", "FAILED", "INVALID")
+    runner.record_lost(t for t, trial in tuner.oracle.trials.items() if trial.status in finished)
     if reason := runner.exhausted():
         log.info("%s: budget already spent (%s)", runner.name, reason)
         return
-    tuner = make_tuner(settings, runner, state_dir)
     if workers is None:
         _search(tuner, runner)
         return

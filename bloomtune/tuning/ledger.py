@@ -160,6 +160,7 @@ class TrialClock:
     def __init__(self, trial: int, hp: dict, overhead_s: float = 0.0):
         self.trial, self.hp, self.overhead_s = int(trial), hp, overhead_s
         self.history: list[dict] = []
+        self.simulated_s: float | None = None  # seconds a replay's table gives, if any
         self.start_time = _now()
         self._wall0, self._cpu0 = time.perf_counter(), time.process_time()
 

@@ -14,12 +14,18 @@ from bloomtune.errors import ParamsError, TuningError
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import optuna_direction
 from bloomtune.runtime import derive_seed
+from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.pruners import tuner_pruner
 from bloomtune.tuning.runner import TrialRunner
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
+
+
+def _options(settings: TuneSettings):
+    """The tuner's own options, typed, with their defaults (tuning/frameworks.py)."""
+    return framework(settings.tuner.framework).options(settings.tuner.options)
 
 
 def worker_seed(seed: int, worker: int) -> int:
@@ -77,7 +83,7 @@ def connect_args(url: str) -> dict:
 def storage_errors(settings: TuneSettings):
     """A database failing under the search (stopped, unreachable, mute) ends the job with one
     line naming the tuner's storage key and URL (its password hidden)."""
-    url = settings.tuner.option("storage")
+    url = _options(settings).storage
     try:
         yield
     except (optuna.exceptions.StorageInternalError, SQLAlchemyError) as exc:
@@ -95,7 +101,7 @@ def storage_errors(settings: TuneSettings):
 
 
 def storage_for(settings: TuneSettings, state_dir):
-    url = settings.tuner.option("storage")
+    url = _options(settings).storage
     if url:
         return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args(url)})
     from optuna.storages import JournalStorage
@@ -136,9 +142,7 @@ def open_study(settings: TuneSettings, runner: TrialRunner, state_dir, worker: i
         # study even in a shared RDB storage.
         study_name=f"bloomtune-{tuner.name}-{state_dir.name}",
         storage=storage_for(settings, state_dir),
-        sampler=make_sampler(
-            tuner.option("sampler", "tpe"), worker_seed(seed, worker), tuner.name
-        ),
+        sampler=make_sampler(_options(settings).sampler, worker_seed(seed, worker), tuner.name),
         pruner=tuner_pruner(tuner.name, tuner.options, budget.max_epochs),
         direction=optuna_direction(budget.objective),
         load_if_exists=True,
@@ -165,7 +169,7 @@ def _search(settings: TuneSettings, study, runner: TrialRunner) -> None:
     """Ask, run and tell trials while the shared budget gives this process a slot; the slot is
     taken with the trial, so a worker killed in between leaves no trial unaccounted for."""
     tuner, budget = settings.tuner, settings.budget
-    prunes = tuner.option("pruner", "none") != "none"
+    prunes = _options(settings).pruner != "none"
     asked = {}
     while not (reason := runner.reserve(take=lambda: asked.setdefault("t", study.ask()).number)):
         trial = asked.pop("t")
@@ -193,6 +197,7 @@ def _search_study(settings: TuneSettings, runner: TrialRunner, state_dir, worker
     name = settings.tuner.name
     study = open_study(settings, runner, state_dir)
     close_interrupted(study, runner)
+    runner.record_lost(t.number for t in study.get_trials(deepcopy=False, states=FINISHED))
     if reason := runner.exhausted():
         log.info("%s: budget already spent (%s)", name, reason)
         return

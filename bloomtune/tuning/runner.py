@@ -24,10 +24,14 @@ from bloomtune.tuning.ledger import Ledger, Progress, TrialClock
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the tuning process stopped mid-trial"
+LOST = "lost: a kill cut its ledger row short; its result is not known"
 
 
 def failure_reason(exc: BaseException) -> str:
-    """The ledger's one-line reason for a trial that raised `exc`."""
+    """The ledger's one-line reason for a trial that raised `exc` (a replayed failure carries
+    the reason it was tabulated with)."""
+    if getattr(exc, "ledger_reason", None):
+        return exc.ledger_reason
     if isinstance(exc, ModelTooLargeError):
         return f"too large: {exc}"
     if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
@@ -110,6 +114,19 @@ class TrialRunner:
             self.progress.trial_done(row, self.ledger.rows())
         return rows
 
+    def record_lost(self, numbers) -> list[dict]:
+        """Trials the framework holds as finished that the ledger has no row for (a kill cut
+        the row short and the rerun removed it): recorded failed, saying so, so that no trial
+        leaves the ledger without a word. Call when the search has ended."""
+        known = {r["trial"] for r in self.rows()}
+        rows = []
+        for number in sorted(set(int(n) for n in numbers) - known):
+            row = self.ledger.row(number, {}, "failed", LOST)
+            self.budget.record(row)
+            log.warning("%s trial %d: %s", self.name, number, LOST)
+            rows.append(row)
+        return rows
+
     def record_interrupted(self, number: int, hp: dict) -> dict:
         """Close a trial a killed process left running: failed, the budget counts it."""
         rows = self.reap(self.worker, INTERRUPTED, number, hp)
@@ -126,6 +143,7 @@ class TrialRunner:
         pruned: tuple[type[BaseException], ...] = (),
         warm_start: Path | None = None,
         keep_weights: Path | None = None,
+        parent: int | None = None,
     ) -> dict:
         """Evaluate trial `number` with hyperparameters `hp`; return its ledger row.
 
@@ -137,14 +155,18 @@ class TrialRunner:
         `warm_start` loads weights before training (Keras Tuner Hyperband's continued trials);
         `keep_weights` writes the best epoch's weights there once the trial's clock has
         stopped, so writing them is not timed."""
+        if resolve := getattr(self.evaluator, "resolve", None):
+            hp = resolve(hp)  # the values it is evaluated at (a replay's grid point)
         clock = TrialClock(number, {k: hp.get(k) for k in self.settings.space.names},
                            overhead_s=time.perf_counter() - self.idle_since)  # fmt: skip
         self.budget.begin(number, hp)
         request = Request(number, hp, epochs or self.settings.budget.max_epochs, initial_epoch,
-                          warm_start, keep_weights)  # fmt: skip
+                          warm_start, keep_weights, parent)  # fmt: skip
 
         def epoch_done(record: dict) -> bool:
             clock.history.append(record)
+            if "seconds" in record:  # simulated (a replay): the ledger takes the table's
+                clock.simulated_s = (clock.simulated_s or 0.0) + float(record["seconds"] or 0)
             stop = not _finite(record.get("loss"))
             if reason := self.budget.next_epoch(len(clock.history), clock.cpu_s):
                 log.info("%s: %s reached, stopping the current trial", self.name, reason)
@@ -188,7 +210,7 @@ class TrialRunner:
             best=best,
             epochs_run=len(clock.history),
             start_time=clock.start_time,
-            wall_s=clock.wall_s,
+            wall_s=clock.wall_s if clock.simulated_s is None else clock.simulated_s,
             cpu_s=clock.cpu_s,
             overhead_s=clock.overhead_s,
             peak_rss_mb=peak_rss_mb(),

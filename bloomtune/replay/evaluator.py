@@ -1,0 +1,91 @@
+"""The replay evaluator: a configuration's results looked up in a table of tabulated learning
+curves instead of trained (no TensorFlow). A suggestion is snapped to the nearest grid point
+(replay/grid.py); which tabulated training seed a trial gets is drawn from the repetition's seed
+and the trial's number, so a replay repeats exactly; a trial Keras Tuner's Hyperband promotes
+continues its parent's curve from the parent's epoch, as Syne Tune's simulator does. Seconds are
+the table's, simulated, not measured."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from bloomtune.replay.grid import key, snap
+from bloomtune.runtime import derive_seed
+from bloomtune.space import SearchSpace
+
+EPOCH_COLUMNS = ("loss", "val_accuracy", "val_loss", "test_accuracy", "test_loss", "seconds")
+
+
+class TabulatedFailure(Exception):
+    """The configuration failed when it was tabulated (too large, out of memory, ...): the
+    replayed trial fails with the same reason."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.ledger_reason = reason
+
+
+def _value(value):
+    """A table cell as a plain Python value (None for an inactive dimension's empty cell)."""
+    if hasattr(value, "item"):  # a NumPy scalar from the frame
+        value = value.item()
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+class TableEvaluator:
+    """Replays one repetition of a search against `table`: one row per configuration, training
+    seed and epoch (epoch 0 with a failure reason for a configuration that failed)."""
+
+    def __init__(self, table: pd.DataFrame, space: SearchSpace, grid: dict, seed: int):
+        self.space, self.grid, self.seed = space, grid, seed
+        self.seeds = sorted(int(s) for s in table["seed"].unique())
+        self.index, self.curves, self.failures = {}, {}, {}
+        names = [n for n in space.names if n in table.columns]
+        for (config, tab_seed), rows in table.groupby(["config", "seed"], sort=True):
+            first = rows.iloc[0]
+            hp = {n: _value(first[n]) for n in names}
+            self.index[key(space.active(hp))] = int(config)
+            failed = rows[rows["status"] == "failed"]
+            if len(failed):
+                self.failures[(int(config), int(tab_seed))] = failed.iloc[0]["failure_reason"]
+            curve = rows[rows["epoch"] > 0].sort_values("epoch")
+            self.curves[(int(config), int(tab_seed))] = [
+                {"epoch": int(r["epoch"]), **{c: _value(float(r[c])) for c in EPOCH_COLUMNS}}
+                for _, r in curve.iterrows()
+            ]
+        self.assigned: dict[int, int] = {}
+
+    def tabulated_seed(self, trial: int, parent: int | None = None) -> int:
+        """The training seed whose curve trial `trial` replays: its parent's for a promoted
+        trial, else drawn from the repetition's seed and the trial's number."""
+        if parent is not None:
+            seed = self.assigned.get(parent, self.tabulated_seed(parent))
+        else:
+            seed = self.seeds[derive_seed(self.seed, "replay", trial) % len(self.seeds)]
+        self.assigned[trial] = seed
+        return seed
+
+    def resolve(self, hp: dict) -> dict:
+        """The grid point a suggestion is evaluated at (what the ledger records)."""
+        return snap(self.space, self.grid, hp)
+
+    def configuration(self, hp: dict) -> int:
+        snapped = self.resolve(hp)
+        try:
+            return self.index[key(snapped)]
+        except KeyError:
+            raise ValueError(f"configuration {snapped} is not in the table") from None
+
+    def evaluate(self, request, on_epoch) -> None:
+        config = self.configuration(request.hp)
+        seed = self.tabulated_seed(request.trial, request.parent)
+        if (config, seed) in self.failures:
+            raise TabulatedFailure(self.failures[(config, seed)])
+        for record in self.curves[(config, seed)][request.initial_epoch : request.epochs]:
+            if on_epoch(dict(record)):
+                break
+
+    def keep(self, request) -> None:
+        """Nothing to keep: a continued trial reads its parent's curve from the table."""

@@ -1,0 +1,146 @@
+"""Replay: every default tuner's real search against a tiny table of tabulated learning curves,
+looked up instead of trained (bloomtune/replay)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import pytest
+from tuning_data import smoke_params, tune_settings
+
+from bloomtune.replay.evaluator import TableEvaluator
+from bloomtune.replay.grid import configurations, snap
+from bloomtune.tuning.frameworks import framework
+from bloomtune.tuning.ledger import Ledger
+from bloomtune.tuning.runner import TrialRunner
+
+SPACE = {
+    "search_space": {
+        "filters": {"type": "categorical", "choices": [64, 128]},
+        "kernel_size": {"type": "fixed", "value": 3},
+        "strides": {"type": "categorical", "choices": [1, 2]},
+        "activation": {"type": "fixed", "value": "relu"},
+        "learning_rate": {"type": "float", "low": 1.0e-5, "high": 1.0e-3, "log": True},
+    }
+}
+GRID = {"learning_rate": [1.0e-5, 1.0e-4, 1.0e-3]}
+SEEDS, EPOCHS = (1, 2), 3
+TOO_LARGE = "too large: model would have 580,000,000 parameters, over tuning.max_model_params"
+
+
+def _table(space, failing: bool = True) -> pd.DataFrame:
+    """2 x 2 x 3 configurations x 2 seeds x 3 epochs; filters 128 with strides 1 failed."""
+    rows = []
+    for config, hp in enumerate(configurations(space, GRID)):
+        for seed in SEEDS:
+            if failing and hp["filters"] == 128 and hp["strides"] == 1:
+                rows.append({"config": config, **hp, "seed": seed, "epoch": 0,
+                             "status": "failed", "failure_reason": TOO_LARGE})  # fmt: skip
+                continue
+            top = 0.3 + 0.1 * config / 12 + 0.05 * seed
+            for epoch in range(1, EPOCHS + 1):
+                rows.append({"config": config, **hp, "seed": seed, "epoch": epoch,
+                             "status": "complete", "failure_reason": "",
+                             "loss": 2.0 / epoch, "val_accuracy": top * epoch / EPOCHS,
+                             "val_loss": 1.5 / epoch, "test_accuracy": top * epoch / EPOCHS - 0.01,
+                             "test_loss": 1.6 / epoch, "seconds": 1.5 + 0.1 * config})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _replay(folder, tuner, **budget):
+    settings = tune_settings(tuner, SPACE, max_epochs=EPOCHS, **budget)
+    folder.mkdir(parents=True)
+    ledger = Ledger(tuner, "val_accuracy", settings.space.names, folder / "ledger.jsonl")
+    evaluator = TableEvaluator(_table(settings.space), settings.space, GRID, settings.seed)
+    runner = TrialRunner(settings, None, ledger, folder, evaluator=evaluator)
+    framework(settings.tuner.framework).adapter().search(settings, runner, folder)
+    return settings, evaluator, sorted(runner.rows(), key=lambda r: r["trial"])
+
+
+def test_the_grid_holds_every_configuration_and_snaps_to_the_nearest():
+    space = tune_settings("kt_random", SPACE).space
+    grid = configurations(space, GRID)
+    assert len(grid) == 2 * 2 * 3 and len({tuple(sorted(c.items())) for c in grid}) == 12
+    near = snap(space, GRID, {"filters": 64, "kernel_size": 3, "strides": 2,
+                              "activation": "relu", "learning_rate": 2.9e-4})  # fmt: skip
+    assert near["learning_rate"] == 1.0e-4  # nearer on the log scale than 1e-3
+
+
+STABLE = ["trial", "status", "filters", "strides", "learning_rate", "score", "best_epoch",
+          "epochs_run", "wall_s", "failure_reason"]  # fmt: skip
+
+
+@pytest.mark.parametrize("tuner", list(smoke_params()["tuners"]))
+def test_every_default_tuner_replays_the_same_ledger_twice(tmp_path, tuner):
+    # The same state folder name: Optuna's Hyperband pruner picks brackets by the study's name.
+    settings, evaluator, first = _replay(tmp_path / "a" / "state", tuner, max_trials=5,
+                                         max_total_epochs=12)  # fmt: skip
+    _, _, again = _replay(tmp_path / "b" / "state", tuner, max_trials=5, max_total_epochs=12)
+    assert [[r[k] for k in STABLE] for r in first] == [[r[k] for k in STABLE] for r in again]
+    table = _table(settings.space)
+    for row in first:
+        assert row["learning_rate"] in GRID["learning_rate"]  # the grid point evaluated
+        if row["status"] == "failed":
+            assert row["failure_reason"] == TOO_LARGE
+            continue
+        seed = evaluator.assigned[row["trial"]]
+        mine = table[(table["filters"] == row["filters"]) & (table["strides"] == row["strides"])
+                     & (table["learning_rate"] == row["learning_rate"])
+                     & (table["seed"] == seed)]  # fmt: skip
+        reached = mine[mine["epoch"] <= row["best_epoch"]]
+        assert row["score"] == pytest.approx(reached["val_accuracy"].max())
+    assert sum(r["epochs_run"] for r in first) <= 12 + EPOCHS  # the budget held
+
+
+def test_a_replayed_trials_epochs_and_seconds_are_the_tables(tmp_path):
+    settings = tune_settings("optuna_tpe", SPACE, max_trials=1, max_epochs=EPOCHS)
+    table = _table(settings.space)
+    evaluator = TableEvaluator(table, settings.space, GRID, settings.seed)
+    ledger = Ledger("optuna_tpe", "val_accuracy", settings.space.names, tmp_path / "l.jsonl")
+    runner = TrialRunner(settings, None, ledger, tmp_path, evaluator=evaluator)
+    hp = {"filters": 64, "kernel_size": 3, "strides": 2, "activation": "relu",
+          "learning_rate": 9e-4}  # fmt: skip
+    heard = []
+    row = runner.run(0, hp, on_epoch=heard.append)
+    seed = evaluator.assigned[0]
+    mine = table[(table["filters"] == 64) & (table["strides"] == 2)
+                 & (table["learning_rate"] == 1.0e-3) & (table["seed"] == seed)]  # fmt: skip
+    assert [h["val_accuracy"] for h in heard] == mine["val_accuracy"].tolist()
+    assert row["learning_rate"] == 1.0e-3 and row["epochs_run"] == EPOCHS
+    assert row["wall_s"] == pytest.approx(mine["seconds"].sum())  # simulated, not measured
+
+
+def test_a_pruner_prunes_in_replay(tmp_path):
+    _, _, rows = _replay(tmp_path / "s", "optuna_tpe_hyperband", max_trials=8,
+                         max_total_epochs=None)  # fmt: skip
+    assert any(r["status"] == "pruned" for r in rows)
+    pruned = [r for r in rows if r["status"] == "pruned"]
+    assert all(r["epochs_run"] < EPOCHS for r in pruned)
+
+
+def test_keras_tuners_hyperband_continues_its_parents_curve(tmp_path):
+    settings = tune_settings("kt_hyperband", SPACE, max_trials=8, max_epochs=EPOCHS)
+    folder = tmp_path / "s"
+    folder.mkdir()
+    table = _table(settings.space, failing=False)
+    evaluator = TableEvaluator(table, settings.space, GRID, settings.seed)
+    asked = []
+    evaluate = evaluator.evaluate
+
+    def evaluate_and_note(request, on_epoch):
+        first = []
+        out = evaluate(request, lambda r: (first.append(r["epoch"]), on_epoch(r))[1])
+        asked.append((request.trial, request.parent, request.initial_epoch, first[:1]))
+        return out
+
+    evaluator.evaluate = evaluate_and_note
+    ledger = Ledger("kt_hyperband", "val_accuracy", settings.space.names, folder / "l.jsonl")
+    runner = TrialRunner(settings, None, ledger, folder, evaluator=evaluator)
+    framework("keras_tuner").adapter().search(settings, runner, folder)
+    promoted = [(t, p, start, first) for t, p, start, first in asked if p is not None]
+    assert promoted, asked
+    for trial, parent, start, first in promoted:
+        assert start > 0 and evaluator.assigned[trial] == evaluator.assigned[parent]
+        assert first in ([start + 1], [])  # its curve goes on where the parent's stopped
+    assert list(itertools.chain.from_iterable(f for *_, f in promoted))  # some epochs replayed
