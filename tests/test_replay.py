@@ -144,3 +144,34 @@ def test_keras_tuners_hyperband_continues_its_parents_curve(tmp_path):
         assert start > 0 and evaluator.assigned[trial] == evaluator.assigned[parent]
         assert first in ([start + 1], [])  # its curve goes on where the parent's stopped
     assert list(itertools.chain.from_iterable(f for *_, f in promoted))  # some epochs replayed
+
+
+def test_a_tabulated_grid_resumes_and_replays_its_own_curves(tmp_path):
+    # Two configurations, one seed, two epochs, trained for real on tiny data; a second run of
+    # the shard trains nothing (each finished configuration is in its journal); a replayed
+    # trial then hears the tabulated epochs.
+    from tuning_data import tiny_data
+
+    from bloomtune.replay.tabulate import merge, tabulate_shard
+
+    data = tiny_data(tmp_path)
+    space = {"search_space": {**SPACE["search_space"],
+                              "strides": {"type": "fixed", "value": 2},
+                              "filters": {"type": "fixed", "value": 8}}}  # fmt: skip
+    settings = tune_settings("kt_random", space, max_trials=2, max_epochs=2)
+    grid = {"learning_rate": [1.0e-4, 1.0e-3]}
+    journal = tmp_path / "shard_0.jsonl"
+    assert tabulate_shard(settings, grid, [7], data, journal) == 2
+    assert tabulate_shard(settings, grid, [7], data, journal) == 0  # resumed: nothing trained
+    table = merge([journal], tmp_path / "table.parquet")
+    assert pd.read_parquet(tmp_path / "table.parquet").equals(table)
+    assert table.groupby("config")["epoch"].apply(list).tolist() == [[1, 2], [1, 2]]
+    assert table["test_accuracy"].between(0, 1).all() and (table["seconds"] > 0).all()
+    evaluator = TableEvaluator(table, settings.space, grid, settings.seed)
+    ledger = Ledger("kt_random", "val_accuracy", settings.space.names, tmp_path / "l.jsonl")
+    runner = TrialRunner(settings, None, ledger, tmp_path, evaluator=evaluator)
+    heard = []
+    runner.run(0, {"learning_rate": 2e-3}, on_epoch=heard.append)
+    assert [h["val_accuracy"] for h in heard] == table[table["config"] == 1][
+        "val_accuracy"
+    ].tolist()

@@ -38,6 +38,8 @@ class TableEvaluator:
     """Replays one repetition of a search against `table`: one row per configuration, training
     seed and epoch (epoch 0 with a failure reason for a configuration that failed)."""
 
+    simulated = True  # the ledger's seconds are the table's (a failed configuration: 0)
+
     def __init__(self, table: pd.DataFrame, space: SearchSpace, grid: dict, seed: int):
         self.space, self.grid, self.seed = space, grid, seed
         self.seeds = sorted(int(s) for s in table["seed"].unique())

@@ -49,6 +49,8 @@ def snap(space: SearchSpace, grid: dict, hp: dict) -> dict:
     out = {}
     for dim in space:
         if dim.name not in hp or hp[dim.name] is None:
+            if len(dim.choices or ()) == 1:  # a fixed value needs no suggestion
+                out[dim.name] = dim.choices[0]
             continue
         values = values_of(dim, grid)
         if dim.choices is not None:

@@ -45,8 +45,9 @@ class Request:
 class Evaluator(Protocol):
     def evaluate(self, request: Request, on_epoch: OnEpoch) -> None:
         """Report every epoch to `on_epoch` until it answers stop or the epochs are done; raise
-        what made the configuration fail (too large, out of memory, anything else). An epoch's
-        record may carry its `seconds` (simulated, not measured).
+        what made the configuration fail (too large, out of memory, anything else). An
+        evaluator with `simulated = True` gives each epoch's `seconds` (a table's, not
+        measured), and the ledger's seconds are their sum.
 
         An evaluator may also have `resolve(hp) -> hp`: the values it evaluates a suggestion at
         (a replay snaps it to the grid); the runner records those."""

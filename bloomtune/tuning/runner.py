@@ -159,14 +159,16 @@ class TrialRunner:
             hp = resolve(hp)  # the values it is evaluated at (a replay's grid point)
         clock = TrialClock(number, {k: hp.get(k) for k in self.settings.space.names},
                            overhead_s=time.perf_counter() - self.idle_since)  # fmt: skip
+        if getattr(self.evaluator, "simulated", False):  # a replay's seconds are the table's
+            clock.simulated_s = 0.0
         self.budget.begin(number, hp)
         request = Request(number, hp, epochs or self.settings.budget.max_epochs, initial_epoch,
                           warm_start, keep_weights, parent)  # fmt: skip
 
         def epoch_done(record: dict) -> bool:
             clock.history.append(record)
-            if "seconds" in record:  # simulated (a replay): the ledger takes the table's
-                clock.simulated_s = (clock.simulated_s or 0.0) + float(record["seconds"] or 0)
+            if clock.simulated_s is not None:
+                clock.simulated_s += float(record.get("seconds") or 0.0)
             stop = not _finite(record.get("loss"))
             if reason := self.budget.next_epoch(len(clock.history), clock.cpu_s):
                 log.info("%s: %s reached, stopping the current trial", self.name, reason)
@@ -181,7 +183,7 @@ class TrialRunner:
         except pruned:
             status = "pruned"
         except Exception as exc:
-            if not isinstance(exc, ModelTooLargeError):
+            if not isinstance(exc, ModelTooLargeError) and not hasattr(exc, "ledger_reason"):
                 log.warning("%s trial %d raised", self.name, number, exc_info=True)
             status, reason = "failed", failure_reason(exc)
         else:
