@@ -174,37 +174,45 @@ class TrialClock:
 
 
 class Progress:
-    """One log line per finished trial: its status and score, the best so far, its epochs and the
-    search's seconds so far."""
+    """One log line per finished trial: its number (the ledger's), status and score, the best so
+    far and its trial, then the budget spent (trials and epochs of their limits), the search's
+    seconds so far and an ETA from the budget, whichever limit is nearer."""
 
-    def __init__(self, tuner: str, objective: str, total_trials: int | None, log):
-        self.tuner, self.objective, self.total_trials, self.log = (
-            tuner,
-            objective,
-            total_trials,
-            log,
-        )
+    def __init__(self, tuner: str, objective: str, budget, log):
+        self.tuner, self.objective, self.budget, self.log = tuner, objective, budget, log
 
     def trial_done(self, row: dict, rows: list[dict]) -> None:
         best = None
         for r in rows:
-            if r["score"] is not None and is_better(r["score"], best, self.objective):
-                best = r["score"]
+            if r["score"] is not None and is_better(r["score"], best and best["score"],
+                                                    self.objective):  # fmt: skip
+                best = r
         elapsed = sum(r["wall_s"] for r in rows)
+        epochs = sum(r["epochs_run"] for r in rows)
         score = "-" if row["score"] is None else f"{row['score']:.4f}"
-        best_text = "-" if best is None else f"{best:.4f}"
+        best_text = "-" if best is None else f"{best['score']:.4f} (trial {best['trial']})"
         reason = f" ({row['failure_reason']})" if row["failure_reason"] else ""
+        b = self.budget
+        spent = [len(rows) / b.max_trials]
+        epochs_text = f"epochs {epochs}"
+        if b.max_total_epochs:
+            spent.append(epochs / b.max_total_epochs)
+            epochs_text += f"/{b.max_total_epochs}"
+        share = min(1.0, max(spent))
+        eta = _clock(elapsed * (1 - share) / share) if 0 < share < 1 else "0m00s"
         self.log.info(
-            "%s trial %d/%s %s%s score %s best %s epochs %d elapsed %s",
+            "%s trial %d %s%s score %s best %s | trials %d/%d, %s, elapsed %s, ETA %s",
             self.tuner,
-            len(rows),
-            self.total_trials or "?",
+            row["trial"],
             row["status"],
             reason,
             score,
             best_text,
-            row["epochs_run"],
+            len(rows),
+            b.max_trials,
+            epochs_text,
             _clock(elapsed),
+            eta,
         )
 
 

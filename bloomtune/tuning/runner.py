@@ -59,8 +59,7 @@ class TrialRunner:
         self.settings, self.data, self.ledger = settings, data, ledger
         self.name, self.worker = settings.tuner.name, worker
         self.budget = SharedBudget(settings.budget, ledger, state_dir, worker)
-        self.progress = Progress(self.name, settings.budget.objective, settings.budget.max_trials,
-                                 log)  # fmt: skip
+        self.progress = Progress(self.name, settings.budget.objective, settings.budget, log)
         limit = settings.budget.max_model_params
         if limit == "auto":
             from bloomtune.training.model import auto_max_params
