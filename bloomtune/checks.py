@@ -17,12 +17,17 @@ from bloomtune.space import check_space
 from bloomtune.tuning.frameworks import framework
 
 
-def check_params(params: dict) -> None:
-    """Raise ParamsError with one line naming the first wrong key, or return None."""
+def check_params(params: dict, *, frameworks: bool = True) -> None:
+    """Raise ParamsError with one line naming the first wrong key, or return None.
+
+    `frameworks=False` leaves out the tuners' framework options (their check imports Optuna
+    and SQLAlchemy, seconds of start-up): the stage scripts pass it, since the Snakefile and the
+    overlay check them before any job, and the tune stage checks its own tuner's before any
+    training."""
     check_schema(params)
     space = check_space(params["search_space"])
     check_model(params["model"], space.names, params["standardise"]["image_size"])
-    for tuner, entry in params["tuners"].items():
+    for tuner, entry in params["tuners"].items() if frameworks else ():
         max_epochs = resolve(params, "tune", tuner, seed=0).budget.max_epochs
         framework(entry["framework"]).check(tuner, entry, max_epochs)
     report = params["report"]
@@ -34,10 +39,10 @@ def check_params(params: dict) -> None:
         )
 
 
-def load_params(files: list[str | Path]) -> dict:
+def load_params(files: list[str | Path], *, frameworks: bool = True) -> dict:
     """Merge params files in order (later ones override) and check the result."""
     params = read_params(files)
-    check_params(params)
+    check_params(params, frameworks=frameworks)
     return params
 
 

@@ -65,7 +65,7 @@ def run_stage(
         print(f"{stage} failed: {one_line(exc)}", file=sys.stderr)
         sys.exit(1)
     try:
-        params = load_params(args.params)
+        params = load_params(args.params, frameworks=False)  # tune checks its own tuner
         tuner, seed = getattr(args, "tuner", None), getattr(args, "seed", None)
         settings = resolve(params, stage, tuner, seed)
         threads = thread_budget()

@@ -68,6 +68,7 @@ class Comparison:
         self.tuners = list(dict.fromkeys(repetitions["tuner"]))
         self.seeds = sorted(set(repetitions["seed"]))
         self.n = len(self.seeds)
+        self._evidence: dict[str, pd.DataFrame] = {}
 
     @property
     def pairs(self) -> list[tuple[str, str]]:
@@ -121,7 +122,13 @@ class Comparison:
 
     def evidence(self, measure: str = "test_accuracy") -> pd.DataFrame:
         """The Bayesian signed-rank test of each of the design's pairs, oriented as the pair
-        (p_a: the first is better by more than the rope; p_rope: practically equal)."""
+        (p_a: the first is better by more than the rope; p_rope: practically equal). Computed
+        once per measure (its sampling takes a fraction of a second a pair)."""
+        if measure not in self._evidence:
+            self._evidence[measure] = self._bayes(measure)
+        return self._evidence[measure].copy()
+
+    def _bayes(self, measure: str) -> pd.DataFrame:
         table, higher = self.table(measure), self.higher_is_better(measure)
         rows = []
         for a, b in self.pairs:
