@@ -62,13 +62,23 @@ class BudgetRanks:
             ]  # fmt: skip
         return pd.DataFrame(rows)
 
-    def change(self) -> str | None:
-        """One sentence when the first place changes with the budget, else None."""
+    def change(self, alpha: float = statistics.ALPHA) -> str | None:
+        """One sentence when the first place changes with the budget, else None; it says
+        whether the Friedman test finds the ranks different anywhere (else: a hint only)."""
         leaders = {f: self.leaders(f) for f in self.fractions}
         if len({tuple(v) for v in leaders.values()}) < 2:
             return None
         said = "; ".join(f"at {f:.0%}: {' and '.join(v)}" for f, v in leaders.items())
+        tested = {f: statistics.friedman(self.table(f)) for f in self.fractions}
+        ps = ", ".join(f"{f:.0%} {t['p']:.2g}" for f, t in tested.items() if t)
+        if any(t and t["p"] < alpha for t in tested.values()):
+            verdict = f"the ranks differ significantly somewhere (Friedman p: {ps})"
+        else:
+            verdict = (
+                f"but at no share of the budget do the ranks differ significantly (Friedman p: "
+                f"{ps or 'not testable'}): a hint, not a finding"
+            )
         return (
             "The first place changes with the budget (mean rank by the best validation score "
-            f"reached by then; {said}), so which tuner to use depends on how much you can spend."
+            f"reached by then; {said}); {verdict}."
         )
