@@ -267,22 +267,30 @@ INSTRUCTION_SETS = [("amx_tile", "AMX"), ("avx512f", "AVX-512"), ("avx2", "AVX2"
                     ("avx", "AVX"), ("sse4_2", "SSE4.2")]  # fmt: skip
 
 
+def cpu_info() -> tuple[str | None, set[str], int]:
+    """The CPU's model name (None if unknown), its flags and its logical cores, from
+    /proc/cpuinfo (one entry per logical core)."""
+    names, flags = [], set()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    names.append(value.strip())
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    return (names[0] if names else None), flags, len(names)
+
+
 def cpu_kernels() -> dict:
     """What a training process's numbers depend on beyond params: the CPU, the widest
     instruction set it offers, whether TensorFlow's oneDNN kernels are on (its default on x86;
     TF_ENABLE_ONEDNN_OPTS=0 turns them off), any cap on their instruction set, and the threads
     the job was given."""
-    model, flags = "unknown", set()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model == "unknown":
-                    model = value.strip()
-                elif key.strip() == "flags" and not flags:
-                    flags = set(value.split())
-    except OSError:
-        pass
+    model, flags, _ = cpu_info()
+    model = model or "unknown"
     widest = next((name for flag, name in INSTRUCTION_SETS if flag in flags), "unknown")
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() not in ("0", "false")
     return {

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bloomtune.data import dataset
-from bloomtune.runtime import Stopwatch, atomic_path, write_json
+from bloomtune.runtime import Stopwatch, atomic_path, cpu_info, write_json
 from bloomtune.settings import EvaluateSettings
 from bloomtune.training.inputs import batches
 
@@ -23,14 +23,10 @@ def device_description() -> str:
     """The processor the models trained on, for the report's provenance."""
     import tensorflow as tf
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
-        if names:
-            cpu = f"{names[0]} ({len(names)} logical cores)"
-    except OSError:
-        pass
+    model, _, cores = cpu_info()
+    cpu = (
+        f"{model} ({cores} logical cores)" if model else platform.processor() or platform.machine()
+    )
     gpus = tf.config.list_physical_devices("GPU")
     return cpu + (f"; {len(gpus)} GPU(s)" if gpus else "; no GPU")
 

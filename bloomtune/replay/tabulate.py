@@ -65,11 +65,14 @@ class _Epochs(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _done(journal: Path) -> set[tuple[int, int]]:
+def _rows(journal: Path) -> list[dict]:
     if not journal.exists():
-        return set()
-    rows = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
-    return {(r["config"], r["seed"]) for r in rows}
+        return []
+    return [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+
+
+def _done(journal: Path) -> set[tuple[int, int]]:
+    return {(r["config"], r["seed"]) for r in _rows(journal)}
 
 
 def tabulate_shard(settings: TuneSettings, grid: dict, seeds: list[int], data_dir: Path,
@@ -112,8 +115,7 @@ def tabulate_shard(settings: TuneSettings, grid: dict, seeds: list[int], data_di
 
 def merge(journals: list[Path], out: Path) -> pd.DataFrame:
     """The shards' journals as one table (Parquet), sorted by configuration, seed and epoch."""
-    rows = [json.loads(line) for j in journals for line in j.read_text().splitlines()
-            if line.strip()]  # fmt: skip
+    rows = [row for journal in journals for row in _rows(journal)]
     table = pd.DataFrame(rows).sort_values(["config", "seed", "epoch"], kind="stable")
     table = table.reset_index(drop=True)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -175,15 +175,8 @@ def bayes_signed_rank(a, b, rope: float, higher_is_better: bool, seed: int = 0) 
         x, y = -x, -y
     if not np.any(x - y):  # every pair tied: all the posterior mass inside the rope
         return {"p_a": 0.0, "p_rope": 1.0, "p_b": 0.0} if rope > 0 else None
-    if rope > 0:
-        left, inside, right = SignedRankTest.probs(
-            x, y, rope, nsamples=BAYES_SAMPLES, random_state=seed
-        )
-    else:
-        (left, right), inside = (
-            SignedRankTest.probs(x, y, 0, nsamples=BAYES_SAMPLES, random_state=seed),
-            0.0,
-        )
+    found = SignedRankTest.probs(x, y, rope, nsamples=BAYES_SAMPLES, random_state=seed)
+    (left, inside, right) = found if rope > 0 else (found[0], 0.0, found[1])  # no rope: 2 sides
     return {"p_a": float(left), "p_rope": float(inside), "p_b": float(right)}
 
 
