@@ -34,6 +34,12 @@ PARAMS = " ".join(shlex.quote(str(p)) for p in PARAMS_FILES)
 ENV = "envs/bloomtune.yaml"
 TUNERS = list(config["tuners"])
 SEEDS = list(config["seeds"])
+# Tabulate once, replay many: replay.tables [grid] turns on the table (tabulate.shards jobs and a
+# merge), one replay job per tuner over seeds 1..replay.seeds, and the replay's report page.
+REPLAYED = bool(config["replay"]["tables"])
+SHARDS = list(config["tabulate"]["shards"])
+REPLAY_SEEDS = list(range(1, config["replay"]["seeds"] + 1))
+CHECKED_SEEDS = sorted(set(SEEDS) & set(REPLAY_SEEDS))  # live and replayed: compared
 # Each stage's code: its script and every bloomtune module it imports (bloomtune/codedeps.py), so
 # editing any of them reruns the stage and those after it. dvc.yaml lists the same (tested).
 CODE = {stage: stage_code(stage) for stage in STAGE_SECTIONS}
@@ -72,6 +78,7 @@ def per_worker(asked):
 wildcard_constraints:
     tuner="|".join(TUNERS),
     seed=r"\d+",
+    shard=r"\d+",
 
 
 def tracked(stage):
@@ -93,6 +100,7 @@ report: "report/workflow.rst"
 rule all:
     input:
         "results/report/report.html",
+        ["results/report/replay"] if REPLAYED else [],
 
 
 rule download:
@@ -358,3 +366,102 @@ rule report:
         "python scripts/report.py --params {params.files} --tuning results/tuning "
         "--metrics results/metrics --best-epoch results/best_epoch --out results/report "
         "--log {log}"
+
+
+# Tabulate once, replay many (bloomtune/replay). Each shard trains every N-th grid configuration;
+# its journal lives in results/state (no orchestrator deletes it), so a killed shard resumes.
+rule tabulate:
+    input:
+        CODE["tabulate"],
+        data="data/standardised",
+        weights="data/weights",
+    output:
+        "results/table/shards/shard_{shard}.jsonl",
+    log:
+        "results/logs/tabulate/shard_{shard}.log",
+    benchmark:
+        "results/benchmarks/tabulate/shard_{shard}.tsv"
+    conda:
+        ENV
+    threads: TRAINING_THREADS
+    resources:
+        **needs("training"),
+    params:
+        files=PARAMS,
+        tracked=tracked("tabulate"),
+    shell:
+        "python scripts/tabulate_shard.py --params {params.files} --shard {wildcards.shard} "
+        "--data data/standardised --weights {input.weights} "
+        "--out results/table/shards/shard_{wildcards.shard}.jsonl "
+        "--state results/state/tabulate/shard_{wildcards.shard} --log {log}"
+
+
+rule table:
+    input:
+        CODE["table"],
+        shards=expand("results/table/shards/shard_{shard}.jsonl", shard=SHARDS),
+    output:
+        "results/table/table.parquet",
+    log:
+        "results/logs/table.log",
+    benchmark:
+        "results/benchmarks/table.tsv"
+    conda:
+        ENV
+    resources:
+        **needs("report"),
+    params:
+        files=PARAMS,
+        tracked=tracked("table"),
+    shell:
+        "python scripts/table.py --params {params.files} --shards results/table/shards "
+        "--out results/table/table.parquet --log {log}"
+
+
+# One job per tuner replays every replay seed in one process: a search takes milliseconds to
+# seconds, a process start (Keras Tuner imports TensorFlow) about five.
+rule replay:
+    input:
+        CODE["replay"],
+        table="results/table/table.parquet",
+    output:
+        directory("results/replay/{tuner}"),
+    log:
+        "results/logs/replay/{tuner}.log",
+    benchmark:
+        "results/benchmarks/replay/{tuner}.tsv"
+    conda:
+        ENV
+    resources:
+        **needs("report"),
+    params:
+        files=PARAMS,
+        tracked=tracked("replay"),
+    shell:
+        "python scripts/replay.py --params {params.files} --tuner {wildcards.tuner} "
+        "--table results/table/table.parquet --out results/replay/{wildcards.tuner} --log {log}"
+
+
+rule replay_report:
+    input:
+        CODE["replay_report"],
+        replays=expand("results/replay/{tuner}", tuner=TUNERS),
+        table="results/table/table.parquet",
+        live=expand(f"results/tuning/{RUN}/best.json", tuner=TUNERS, seed=CHECKED_SEEDS),
+    output:
+        directory("results/report/replay"),
+    log:
+        "results/logs/replay_report.log",
+    benchmark:
+        "results/benchmarks/replay_report.tsv"
+    conda:
+        ENV
+    resources:
+        **needs("report"),
+    params:
+        files=PARAMS,
+        tracked=tracked("replay_report"),
+    shell:
+        "python scripts/replay_report.py --params {params.files} --replay results/replay "
+        "--table results/table/table.parquet --tuning results/tuning "
+        "--out results/report/replay --log {log}"

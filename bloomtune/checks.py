@@ -13,6 +13,7 @@ from bloomtune.errors import ParamsError
 from bloomtune.model_settings import resolve
 from bloomtune.model_spec import check_model
 from bloomtune.params import check_schema, read_params
+from bloomtune.replay.grid import check_grid
 from bloomtune.space import check_space
 from bloomtune.tuning.frameworks import framework
 
@@ -30,6 +31,8 @@ def check_params(params: dict, *, frameworks: bool = True) -> None:
     for tuner, entry in params["tuners"].items() if frameworks else ():
         max_epochs = resolve(params, "tune", tuner, seed=0).budget.max_epochs
         framework(entry["framework"]).check(tuner, entry, max_epochs)
+    if params["replay"]["tables"]:
+        check_grid(space, params["tabulate"])
     report = params["report"]
     if report.get("comparisons") == "control" and report.get("control") not in params["tuners"]:
         names = ", ".join(params["tuners"])

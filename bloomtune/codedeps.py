@@ -22,11 +22,12 @@ CHECK_ONLY = {"bloomtune.checks"}  # accepts or refuses params; changes no outpu
 
 
 def loaded_by_name() -> dict[str, list[str]]:
-    """Modules a module loads by name, not by an import statement: the tune stage's framework
-    adapters (tuning/frameworks.py)."""
+    """Modules a module loads by name, not by an import statement: the framework adapters
+    (tuning/frameworks.py) the tune and replay stages run."""
     from bloomtune.tuning.frameworks import FRAMEWORKS
 
-    return {"bloomtune.tuning.tune": [f.adapter_module for f in FRAMEWORKS.values()]}
+    adapters = [f.adapter_module for f in FRAMEWORKS.values()]
+    return {"bloomtune.tuning.tune": adapters, "bloomtune.replay.search": adapters}
 
 
 def module_path(name: str) -> Path | None:
@@ -80,9 +81,18 @@ def closure(script: Path) -> list[str]:
     return [str(script.relative_to(ROOT))] + sorted(str(p.relative_to(ROOT)) for p in files)
 
 
+# A stage whose script is not scripts/<stage>.py: a script named like a package it imports
+# (scripts/ is first on its sys.path) would shadow it, as tabulate.py shadowed `tabulate`.
+SCRIPTS = {"tabulate": "tabulate_shard"}
+
+
+def stage_script(stage: str) -> str:
+    return f"scripts/{SCRIPTS.get(stage, stage)}.py"
+
+
 def stage_code(stage: str) -> list[str]:
-    """Code dependencies of a stage, whose script is scripts/<stage>.py."""
-    return closure(ROOT / "scripts" / f"{stage}.py")
+    """Code dependencies of a stage: its script and the script's closure."""
+    return closure(ROOT / stage_script(stage))
 
 
 def main() -> None:

@@ -103,6 +103,39 @@ class RetrainSettings:
 
 
 @dataclass(frozen=True)
+class TabulateSettings:
+    """One shard of the table: every `shards`-th grid configuration, trained `seeds` times for
+    `max_epochs` epochs on the tuning split, with the shared `train` settings."""
+
+    data_seed: int
+    train: Training
+    space: SearchSpace
+    max_epochs: int
+    max_model_params: int | str
+    grid: MappingProxyType
+    seeds: int
+    shards: int
+    model: ModelSpec = ModelSpec()
+
+    def record(self) -> dict:
+        """What defines the table (its shards' state key)."""
+        return {
+            "data_seed": self.data_seed, "train": self.train.record(),
+            "search_space": self.space.as_params(), "max_epochs": self.max_epochs,
+            "max_model_params": self.max_model_params, "grid": dict(self.grid),
+            "seeds": self.seeds, "shards": self.shards, "model": self.model.record(),
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """One tuner's replays: its search settings for each replay seed 1..N, and the grid."""
+
+    searches: tuple  # of TuneSettings
+    grid: MappingProxyType
+
+
+@dataclass(frozen=True)
 class WeightsSettings:
     model: ModelSpec
 
@@ -133,6 +166,21 @@ def _tune(sections, tuner, seed):
     )  # fmt: skip
 
 
+def _tabulate(sections, tuner, seed):
+    own = sections["tabulate"]
+    return TabulateSettings(
+        sections["seed"], Training(**sections["train"]),
+        SearchSpace.from_params(sections["search_space"]), sections["tuning.max_epochs"],
+        sections["tuning.max_model_params"], MappingProxyType(dict(own["grid"])), own["seeds"],
+        len(own["shards"]), ModelSpec.from_params(sections["model"]),
+    )  # fmt: skip
+
+
+def _replay(sections, tuner, seed):
+    searches = tuple(_tune(sections, tuner, s) for s in range(1, sections["replay.seeds"] + 1))
+    return ReplaySettings(searches, MappingProxyType(dict(sections["tabulate.grid"])))
+
+
 def _best_epoch(sections, tuner, seed):
     own = sections["best_epoch"]
     return BestEpochSettings(
@@ -155,6 +203,8 @@ RESOLVERS = {
         ModelSpec.from_params(sections["model"])
     ),
     "tune": _tune,
+    "tabulate": _tabulate,
+    "replay": _replay,
     "best_epoch": _best_epoch,
     "retrain": _retrain,
 }

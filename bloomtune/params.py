@@ -29,8 +29,15 @@ STAGE_SECTIONS = {
     "best_epoch": ["seed", "train", "tuning.objective", "model", "best_epoch", "tuners.{tuner}"],
     "retrain": ["seed", "train", "model", "tuners.{tuner}"],
     "evaluate": [],
-    "report": ["report", "tuners", "seeds"],
-}
+    "report": ["report", "tuners", "seeds", "replay.tables"],
+    # Tabulate once, replay many (bloomtune/replay): only with replay.tables: [grid].
+    "tabulate": ["seed", "train", "tuning.max_epochs", "tuning.max_model_params", "model",
+                 "search_space", "tabulate"],
+    "table": ["tabulate.shards"],
+    "replay": ["seed", "train", "tuning", "model", "search_space", "tuners.{tuner}",
+               "tabulate.grid", "replay.seeds"],
+    "replay_report": ["report", "tuners", "seeds", "tabulate", "replay.seeds"],
+}  # fmt: skip
 
 
 def merge(base: dict, overlay: dict) -> dict:

@@ -197,6 +197,20 @@ def exclusive(folder: str | Path, what: str):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def keyed_state(state_root: Path, key: str, what: str) -> Path:
+    """The state folder `state_root/key`, made fresh: folders of other keys (a change of
+    params or data) are discarded, so a run never resumes an unrelated one."""
+    import shutil
+
+    for stale in state_root.glob("*") if state_root.exists() else []:
+        if stale.name not in (key, LOCK):
+            log.info("params or data changed: discarding the old %s state %s", what, stale)
+            shutil.rmtree(stale, ignore_errors=True)
+    path = state_root / key
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def lock_beside(output: str | Path) -> Path:
     """The lock folder of a stage's output: a hidden sibling (data/.raw.lock for data/raw), so
     no orchestrator finds it inside the other's outputs."""

@@ -65,6 +65,22 @@ class ReportSettings:
     control: str | None = None
     rope: float = 0.01
     budget_fractions: tuple = (0.25, 0.5, 1.0)
+    replayed: bool = False  # replay.tables: [grid]; the report links the replay's page
+
+
+@dataclass(frozen=True)
+class TableSettings:
+    shards: tuple  # tabulate.shards: the shard journals merged
+
+
+@dataclass(frozen=True)
+class ReplayReportSettings:
+    """The replay's page: the report's settings over replay seeds 1..N, and the table's grid."""
+
+    report: ReportSettings
+    grid: MappingProxyType
+    tabulate_seeds: int
+    live_seeds: tuple  # params `seeds`: the live repetitions the replay is checked against
 
 
 def _download(sections, tuner, seed):
@@ -77,12 +93,24 @@ def _standardise(sections, tuner, seed):
     )
 
 
-def _report(sections, tuner, seed):
-    tuners, seeds = tuple(sections["tuners"]), tuple(sections["seeds"])
+def _report_over(sections, seeds, **extra) -> ReportSettings:
     own = dict(sections["report"])
     if "budget_fractions" in own:
         own["budget_fractions"] = tuple(own["budget_fractions"])
-    return ReportSettings(tuners, seeds, **own)
+    return ReportSettings(tuple(sections["tuners"]), tuple(seeds), **own, **extra)
+
+
+def _report(sections, tuner, seed):
+    return _report_over(sections, sections["seeds"],
+                        replayed=bool(sections["replay.tables"]))  # fmt: skip
+
+
+def _replay_report(sections, tuner, seed):
+    tabulate = sections["tabulate"]
+    return ReplayReportSettings(
+        _report_over(sections, range(1, sections["replay.seeds"] + 1)),
+        MappingProxyType(dict(tabulate["grid"])), tabulate["seeds"], tuple(sections["seeds"]),
+    )  # fmt: skip
 
 
 # The stages that build no model; bloomtune.model_settings adds those that do.
@@ -91,6 +119,8 @@ RESOLVERS = {
     "standardise": _standardise,
     "evaluate": lambda sections, tuner, seed: EvaluateSettings(),
     "report": _report,
+    "replay_report": _replay_report,
+    "table": lambda sections, tuner, seed: TableSettings(tuple(sections["tabulate.shards"])),
 }
 
 

@@ -9,8 +9,9 @@ from conftest import snakemake
 
 
 def parse_snakemake_dry_run(text: str) -> dict[str, dict]:
-    """Jobs of `snakemake -n -p` output, named like DVC stages (rule, or rule@tuner-seed for a
-    tuner's repetition)."""
+    """Jobs of `snakemake -n -p` output, named like DVC stages: rule, or rule@ and its wildcards'
+    values joined by '-' (rule@tuner-seed for a tuner's repetition, tabulate@shard,
+    replay@tuner)."""
     jobs: dict[str, dict] = {}
     current: dict | None = None
     for line in text.splitlines():
@@ -31,8 +32,8 @@ def parse_snakemake_dry_run(text: str) -> dict[str, dict]:
             if current["rule"] != "all":
                 wildcards = current["wildcards"]
                 name = current["rule"]
-                if "tuner" in wildcards:
-                    name += f"@{wildcards['tuner']}-{wildcards['seed']}"
+                if wildcards:
+                    name += "@" + "-".join(wildcards.values())
                 jobs[name] = current
             current = None
     return jobs
@@ -43,8 +44,14 @@ def snakemake_jobs(cwd: Path, extra: list[str] = ()) -> dict[str, dict]:
     return parse_snakemake_dry_run(result.stdout + result.stderr)
 
 
+# DVC cannot make a stage conditional, so the replay's stages are expanded over the one-element
+# list replay.tables ([grid]); the element is in their names (tabulate@grid-1), not Snakemake's.
+GATE = re.compile(r"@grid(?:-|$)")
+
+
 def dvc_stages(cwd: Path) -> dict[str, dict]:
-    """Expanded dvc.yaml stages: command, file deps, params keys and outs."""
+    """Expanded dvc.yaml stages: command, file deps, params keys and outs (named as in
+    parse_snakemake_dry_run)."""
     from dvc.dependency.param import ParamsDependency
     from dvc.repo import Repo
 
@@ -52,7 +59,7 @@ def dvc_stages(cwd: Path) -> dict[str, dict]:
     with Repo(str(cwd)) as repo:
         for stage in repo.index.stages:
             params = [p for d in stage.deps if isinstance(d, ParamsDependency) for p in d.params]
-            stages[stage.name] = {
+            stages[GATE.sub("@", stage.name).rstrip("@")] = {
                 "cmd": " ".join(stage.cmd.split()),
                 "deps": [d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)],
                 "params": params,
@@ -86,8 +93,8 @@ def dag_differences(jobs: dict[str, dict], stages: dict[str, dict], sections) ->
         for dep in stage["deps"]:
             if not any(_covered(p, [dep]) for p in job["input"]):
                 problems.append(f"{name}: {dep} is not a Snakemake input")
-        stage_name, _, run = name.partition("@")
-        tuner = run.rpartition("-")[0]
-        if sorted(stage["params"]) != sorted(sections(stage_name, tuner or None)):
+        stage_name = name.partition("@")[0]
+        tuner = job["wildcards"].get("tuner")
+        if sorted(stage["params"]) != sorted(sections(stage_name, tuner)):
             problems.append(f"{name}: params {stage['params']} are not the declared sections")
     return problems

@@ -15,19 +15,41 @@ from bloomtune.checks import load_params
 from bloomtune.codedeps import closure, stage_code
 from bloomtune.params import STAGE_SECTIONS, stage_sections
 
+REPLAY_STAGES = {"tabulate", "table", "replay", "replay_report"}
+
+
+def replay_on(project, shards="[1, 2]"):
+    """Turn the table and the replay on in a copy's params.yaml (DVC reads no overlay)."""
+    params = project / "params.yaml"
+    text = params.read_text()
+    for old, new in (("tables: []", "tables: [grid]"), ("shards: [1]", f"shards: {shards}")):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    params.write_text(text)
+
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
     from conftest import copy_project
 
     project = copy_project(tmp_path_factory.mktemp("dag") / "project")
-    return snakemake_jobs(project, ["--forceall"]), dvc_stages(project)
+    off = dvc_stages(project)
+    replay_on(project)
+    return snakemake_jobs(project, ["--forceall"]), dvc_stages(project), off
 
 
 def test_snakefile_and_dvc_yaml_define_the_same_dag(both):
-    jobs, stages = both
+    jobs, stages, off = both
     assert dag_differences(jobs, stages, stage_sections) == []
     assert {name.partition("@")[0] for name in stages} == set(STAGE_SECTIONS)
+    # One key: replay.tables [grid] adds the shards, the merge, a replay per tuner and its page;
+    # [] (params.yaml's default) none of them.
+    replayed = {n for n in stages if n.partition("@")[0] in REPLAY_STAGES}
+    params = load_params([ROOT / "params.yaml"])
+    assert replayed == {"tabulate@1", "tabulate@2", "table", "replay_report"} | {
+        f"replay@{t}" for t in params["tuners"]
+    }
+    assert set(off) == set(stages) - replayed
     # One chain per tuner and repetition seed of params.yaml.
     params = load_params([ROOT / "params.yaml"])
     runs = {f"{t}-{s}" for t in params["tuners"] for s in params["seeds"]}
@@ -62,14 +84,14 @@ def _differ(jobs, stages, what):
     "what", ["command", "output", "dvc dep", "snakemake input", "params", "stage"]
 )
 def test_the_dag_check_fails_a_differing_pair(both, what):
-    jobs, stages = copy.deepcopy(both)
+    jobs, stages = copy.deepcopy(both[:2])
     expected = _differ(jobs, stages, what)
     problems = dag_differences(jobs, stages, stage_sections)
     assert any(p.startswith(expected) for p in problems), problems
 
 
 def test_code_deps_are_each_stages_import_closure(both):
-    _, stages = both
+    stages = both[1]
     for name, stage in stages.items():
         declared = [d for d in stage["deps"] if d.startswith(("scripts/", "bloomtune/"))]
         assert declared == stage_code(name.partition("@")[0]), (

@@ -132,7 +132,7 @@ def test_snakemake_reruns_exactly_what_a_change_touches(snakemake_project, key, 
 EDITS = {
     "bloomtune/data/synthetic.py": ("download", ["standardise", *PER_TUNER]),
     "bloomtune/data/oxford.py": ("standardise", PER_TUNER),
-    "bloomtune/tuning/runner.py": ("tune", PER_TUNER[1:]),
+    "bloomtune/tuning/tune.py": ("tune", PER_TUNER[1:]),
     "bloomtune/training/best_epoch.py": ("best_epoch", PER_TUNER[2:]),
     "bloomtune/training/retrain.py": ("retrain", PER_TUNER[3:]),
     "bloomtune/evaluation/evaluate.py": ("evaluate", []),
@@ -324,3 +324,45 @@ def test_dvc_repro_matches_snakemake_numbers(dvc_project, snakemake_project):
         )
         for key in ("test_loss", "test_accuracy", "hyperparameters", "best_epoch"):
             assert by_dvc[key] == by_smk[key], (tuner, key)
+
+
+REPLAY_OVERLAY = {  # the smoke space at one learning rate: 36 configurations, 1 seed, 2 shards
+    "tabulate": {"shards": [1, 2], "seeds": 1, "grid": {"learning_rate": [1.0e-3]}},
+    "replay": {"tables": ["grid"], "seeds": 2},
+}
+REPLAYED = {"tabulate@1", "tabulate@2", "table", "replay_report"} | {f"replay@{t}" for t in TUNERS}
+
+
+def test_the_replay_runs_beside_the_live_runs_and_a_new_seed_reruns_only_replays(
+    snakemake_project,
+):
+    # One key turns the table and the replay on: no live job reruns, only the report (which
+    # links the replay's page); a replay seed more reruns the per-tuner replays and their page.
+    results = snakemake_project / "results"
+    (snakemake_project / "config" / "replay.yaml").write_text(yaml.safe_dump(REPLAY_OVERLAY))
+    both = ["--configfile", "config/smoke.yaml", "config/replay.yaml"]
+    assert set(snakemake_jobs(snakemake_project, both)) == REPLAYED | {"report"}
+    snakemake(["--cores", "2", *both], snakemake_project)
+    table = pd.read_parquet(results / "table" / "table.parquet")
+    assert table["config"].nunique() == 36 and set(table["seed"]) == {1}
+    for tuner in TUNERS:
+        for seed in (1, 2):
+            folder = results / "replay" / tuner / f"seed_{seed}"
+            best = json.loads((folder / "best.json").read_text())
+            trials = pd.read_csv(folder / "trials.csv")
+            assert (trials["learning_rate"] == 1.0e-3).all()  # snapped to the grid
+            hp = best["hyperparameters"]
+            row = table[(table["epoch"] == best["best_epoch"])
+                        & (table[list(hp)] == pd.Series(hp)).all(axis=1)]  # fmt: skip
+            assert best["test_accuracy"] == pytest.approx(row["test_accuracy"].item())
+    page = (results / "report" / "replay" / "replay.html").read_text()
+    assert "How far to trust the replay" in page and "Kendall" in page
+    assert "over the 1 seed both have" in page  # live seed 1 is replayed too
+    assert "replay/replay.html" in (results / "report" / "report.html").read_text()
+    aggregates = json.loads((results / "report" / "replay" / "aggregates.json").read_text())
+    assert aggregates["repetitions"] == 2 and set(aggregates["regret"]) == set(TUNERS)
+    overlay = snakemake_project / "config" / "replay.yaml"
+    _edit(overlay, "replay.seeds", 3)
+    assert set(snakemake_jobs(snakemake_project, both)) == {f"replay@{t}" for t in TUNERS} | {
+        "replay_report"
+    }

@@ -4,12 +4,14 @@ looked up instead of trained (bloomtune/replay)."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import pandas as pd
 import pytest
 from tuning_data import smoke_params, tune_settings
 
-from bloomtune.replay.evaluator import TableEvaluator
+from bloomtune.model_settings import TabulateSettings
+from bloomtune.replay.evaluator import Table, TableEvaluator
 from bloomtune.replay.grid import configurations, snap
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.ledger import Ledger
@@ -52,7 +54,8 @@ def _replay(folder, tuner, **budget):
     settings = tune_settings(tuner, SPACE, max_epochs=EPOCHS, **budget)
     folder.mkdir(parents=True)
     ledger = Ledger(tuner, "val_accuracy", settings.space.names, folder / "ledger.jsonl")
-    evaluator = TableEvaluator(_table(settings.space), settings.space, GRID, settings.seed)
+    table = Table(_table(settings.space), settings.space)
+    evaluator = TableEvaluator(table, settings.space, GRID, settings.seed)
     runner = TrialRunner(settings, None, ledger, folder, evaluator=evaluator)
     framework(settings.tuner.framework).adapter().search(settings, runner, folder)
     return settings, evaluator, sorted(runner.rows(), key=lambda r: r["trial"])
@@ -96,7 +99,7 @@ def test_every_default_tuner_replays_the_same_ledger_twice(tmp_path, tuner):
 def test_a_replayed_trials_epochs_and_seconds_are_the_tables(tmp_path):
     settings = tune_settings("optuna_tpe", SPACE, max_trials=1, max_epochs=EPOCHS)
     table = _table(settings.space)
-    evaluator = TableEvaluator(table, settings.space, GRID, settings.seed)
+    evaluator = TableEvaluator(Table(table, settings.space), settings.space, GRID, settings.seed)
     ledger = Ledger("optuna_tpe", "val_accuracy", settings.space.names, tmp_path / "l.jsonl")
     runner = TrialRunner(settings, None, ledger, tmp_path, evaluator=evaluator)
     hp = {"filters": 64, "kernel_size": 3, "strides": 2, "activation": "relu",
@@ -123,7 +126,7 @@ def test_keras_tuners_hyperband_continues_its_parents_curve(tmp_path):
     settings = tune_settings("kt_hyperband", SPACE, max_trials=8, max_epochs=EPOCHS)
     folder = tmp_path / "s"
     folder.mkdir()
-    table = _table(settings.space, failing=False)
+    table = Table(_table(settings.space, failing=False), settings.space)
     evaluator = TableEvaluator(table, settings.space, GRID, settings.seed)
     asked = []
     evaluate = evaluator.evaluate
@@ -152,7 +155,8 @@ def test_a_tabulated_grid_resumes_and_replays_its_own_curves(tmp_path):
     # trial then hears the tabulated epochs.
     from tuning_data import tiny_data
 
-    from bloomtune.replay.tabulate import merge, tabulate_shard
+    from bloomtune.replay.shards import merge
+    from bloomtune.replay.tabulate import tabulate_shard
 
     data = tiny_data(tmp_path)
     space = {"search_space": {**SPACE["search_space"],
@@ -160,14 +164,29 @@ def test_a_tabulated_grid_resumes_and_replays_its_own_curves(tmp_path):
                               "filters": {"type": "fixed", "value": 8}}}  # fmt: skip
     settings = tune_settings("kt_random", space, max_trials=2, max_epochs=2)
     grid = {"learning_rate": [1.0e-4, 1.0e-3]}
-    journal = tmp_path / "shard_0.jsonl"
-    assert tabulate_shard(settings, grid, [7], data, journal) == 2
-    assert tabulate_shard(settings, grid, [7], data, journal) == 0  # resumed: nothing trained
-    table = merge([journal], tmp_path / "table.parquet")
+    shard = TabulateSettings(settings.data_seed, settings.train, settings.space, 2, "auto",
+                             grid, 1, 1)  # fmt: skip
+    out, state = tmp_path / "shard_1.jsonl", tmp_path / "state"
+    assert tabulate_shard(shard, data, state, out) == 2
+    assert tabulate_shard(shard, data, state, out) == 0  # resumed: nothing trained
+    # Killed while writing configuration 1's rows: its cut line is mended, it alone retrains.
+    (journal,) = state.glob("*/journal.jsonl")
+    lines = journal.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if '"config": 0' in line]
+    journal.write_text("".join(kept) + lines[-1][:20])
+    out.unlink()
+    assert tabulate_shard(shard, data, state, out) == 1
+
+    def rows(text):  # all but the seconds, measured
+        return [{k: v for k, v in json.loads(r).items() if k != "seconds"}
+                for r in text.splitlines()]  # fmt: skip
+
+    assert rows(out.read_text()) == rows("".join(lines))  # same seed: the same training
+    table = merge([out], tmp_path / "table.parquet")
     assert pd.read_parquet(tmp_path / "table.parquet").equals(table)
     assert table.groupby("config")["epoch"].apply(list).tolist() == [[1, 2], [1, 2]]
     assert table["test_accuracy"].between(0, 1).all() and (table["seconds"] > 0).all()
-    evaluator = TableEvaluator(table, settings.space, grid, settings.seed)
+    evaluator = TableEvaluator(Table(table, settings.space), settings.space, grid, settings.seed)
     ledger = Ledger("kt_random", "val_accuracy", settings.space.names, tmp_path / "l.jsonl")
     runner = TrialRunner(settings, None, ledger, tmp_path, evaluator=evaluator)
     heard = []
@@ -175,3 +194,29 @@ def test_a_tabulated_grid_resumes_and_replays_its_own_curves(tmp_path):
     assert [h["val_accuracy"] for h in heard] == table[table["config"] == 1][
         "val_accuracy"
     ].tolist()
+
+
+def test_the_replay_stage_writes_each_seeds_ledger_and_the_tables_test_measure(tmp_path):
+    from dataclasses import replace
+
+    from bloomtune.model_settings import ReplaySettings
+    from bloomtune.replay.search import replay_tuner
+
+    settings = tune_settings("kt_hyperband", SPACE, max_trials=6, max_epochs=EPOCHS,
+                             max_total_epochs=12)  # fmt: skip
+    frame = _table(settings.space)
+    frame.to_parquet(tmp_path / "table.parquet")
+    replays = ReplaySettings(tuple(replace(settings, seed=s) for s in (1, 2)), GRID)
+    for out in ("a", "b"):
+        replay_tuner(replays, tmp_path / "table.parquet", tmp_path / out)
+    for seed in (1, 2):
+        first, again = (pd.read_csv(tmp_path / out / f"seed_{seed}" / "trials.csv")
+                        for out in ("a", "b"))  # fmt: skip
+        assert first[STABLE].equals(again[STABLE])
+        best = json.loads((tmp_path / "a" / f"seed_{seed}" / "best.json").read_text())
+        hp = best["hyperparameters"]
+        row = frame[(frame["epoch"] == best["best_epoch"])
+                    & (frame["seed"] == best["tabulated_seed"])
+                    & (frame[list(hp)] == pd.Series(hp)).all(axis=1)]  # fmt: skip
+        assert best["test_accuracy"] == row["test_accuracy"].item()
+        assert best["score"] == row["val_accuracy"].item() and best["replay_s"] > 0

@@ -34,29 +34,42 @@ def _value(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-class TableEvaluator:
-    """Replays one repetition of a search against `table`: one row per configuration, training
-    seed and epoch (epoch 0 with a failure reason for a configuration that failed)."""
+class Table:
+    """The tabulated learning curves, indexed once: one row per configuration, training seed
+    and epoch in the frame (epoch 0 with a failure reason for a configuration that failed)."""
 
-    simulated = True  # the ledger's seconds are the table's (a failed configuration: 0)
-
-    def __init__(self, table: pd.DataFrame, space: SearchSpace, grid: dict, seed: int):
-        self.space, self.grid, self.seed = space, grid, seed
-        self.seeds = sorted(int(s) for s in table["seed"].unique())
+    def __init__(self, frame: pd.DataFrame, space: SearchSpace):
+        self.seeds = sorted(int(s) for s in frame["seed"].unique())
         self.index, self.curves, self.failures = {}, {}, {}
-        names = [n for n in space.names if n in table.columns]
-        for (config, tab_seed), rows in table.groupby(["config", "seed"], sort=True):
+        names = [n for n in space.names if n in frame.columns]
+        columns = ["epoch", *EPOCH_COLUMNS]
+        for (config, tab_seed), rows in frame.groupby(["config", "seed"], sort=True):
             first = rows.iloc[0]
-            hp = {n: _value(first[n]) for n in names}
-            self.index[key(space.active(hp))] = int(config)
+            self.index[key(space.active({n: _value(first[n]) for n in names}))] = int(config)
             failed = rows[rows["status"] == "failed"]
             if len(failed):
                 self.failures[(int(config), int(tab_seed))] = failed.iloc[0]["failure_reason"]
             curve = rows[rows["epoch"] > 0].sort_values("epoch")
             self.curves[(int(config), int(tab_seed))] = [
-                {"epoch": int(r["epoch"]), **{c: _value(float(r[c])) for c in EPOCH_COLUMNS}}
-                for _, r in curve.iterrows()
+                {
+                    c: int(v) if c == "epoch" else _value(float(v))
+                    for c, v in zip(columns, r, strict=True)
+                }
+                for r in curve[columns].itertuples(index=False)
             ]
+
+    @classmethod
+    def read(cls, path, space: SearchSpace) -> Table:
+        return cls(pd.read_parquet(path), space)
+
+
+class TableEvaluator:
+    """Replays one repetition of a search against a Table."""
+
+    simulated = True  # the ledger's seconds are the table's (a failed configuration: 0)
+
+    def __init__(self, table: Table, space: SearchSpace, grid: dict, seed: int):
+        self.table, self.space, self.grid, self.seed = table, space, grid, seed
         self.assigned: dict[int, int] = {}
 
     def tabulated_seed(self, trial: int, parent: int | None = None) -> int:
@@ -65,7 +78,8 @@ class TableEvaluator:
         if parent is not None:
             seed = self.assigned.get(parent, self.tabulated_seed(parent))
         else:
-            seed = self.seeds[derive_seed(self.seed, "replay", trial) % len(self.seeds)]
+            seeds = self.table.seeds
+            seed = seeds[derive_seed(self.seed, "replay", trial) % len(seeds)]
         self.assigned[trial] = seed
         return seed
 
@@ -76,18 +90,23 @@ class TableEvaluator:
     def configuration(self, hp: dict) -> int:
         snapped = self.resolve(hp)
         try:
-            return self.index[key(snapped)]
+            return self.table.index[key(snapped)]
         except KeyError:
             raise ValueError(f"configuration {snapped} is not in the table") from None
 
     def evaluate(self, request, on_epoch) -> None:
         config = self.configuration(request.hp)
         seed = self.tabulated_seed(request.trial, request.parent)
-        if (config, seed) in self.failures:
-            raise TabulatedFailure(self.failures[(config, seed)])
-        for record in self.curves[(config, seed)][request.initial_epoch : request.epochs]:
+        if (config, seed) in self.table.failures:
+            raise TabulatedFailure(self.table.failures[(config, seed)])
+        for record in self.table.curves[(config, seed)][request.initial_epoch : request.epochs]:
             if on_epoch(dict(record)):
                 break
+
+    def epoch(self, trial: int, hp: dict, epoch: int) -> dict:
+        """The table's record of trial `trial`'s curve at `epoch` (its test metrics too)."""
+        curve = self.table.curves[(self.configuration(hp), self.assigned[trial])]
+        return next(r for r in curve if r["epoch"] == epoch)
 
     def keep(self, request) -> None:
         """Nothing to keep: a continued trial reads its parent's curve from the table."""

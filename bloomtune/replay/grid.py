@@ -64,6 +64,22 @@ def snap(space: SearchSpace, grid: dict, hp: dict) -> dict:
     return space.active(out)
 
 
+def check_grid(space: SearchSpace, tabulate: dict) -> int:
+    """Refuse a grid that names no range of the space or misses one; return how many
+    configurations it has."""
+    ranges = {d.name for d in space if d.choices is None}
+    for name in tabulate["grid"]:
+        if name not in ranges:
+            what = "is not in search_space" if name not in space.names else "is not a range"
+            raise ParamsError(
+                f"tabulate.grid.{name}: {what} (the grid lists int and float values)"
+            )
+    shards = list(tabulate["shards"])
+    if sorted(shards) != list(range(1, len(shards) + 1)):
+        raise ParamsError(f"tabulate.shards: number the shards 1..N, not {shards}")
+    return len(configurations(space, tabulate["grid"]))
+
+
 def key(hp: dict) -> tuple:
     """A configuration as a hashable key (values as text, so 3 and 3.0 stay apart only by
     type where the grid has them so)."""

@@ -7,7 +7,8 @@ trial would be; one whose loss turns NaN stops there, its NaN epoch recorded (a 
 it as the runner fails a live one).
 
 A shard takes every `shards`-th configuration and appends each finished (configuration, seed) to
-its journal at once, so a killed shard resumes without training those again."""
+its journal (in the state folder, which no orchestrator deletes) at once, so a killed shard
+resumes without training those again; a change of what defines the table starts afresh."""
 
 from __future__ import annotations
 
@@ -18,15 +19,17 @@ import time
 from pathlib import Path
 
 import keras
-import pandas as pd
 
 from bloomtune.data import dataset
 from bloomtune.errors import ModelTooLargeError
-from bloomtune.model_settings import TuneSettings
+from bloomtune.model_settings import TabulateSettings
+from bloomtune.params import fingerprint
 from bloomtune.replay.grid import configurations
-from bloomtune.runtime import derive_seed
+from bloomtune.replay.shards import done_pairs
+from bloomtune.runtime import atomic_path, derive_seed, exclusive, keyed_state
 from bloomtune.training.fit import Trainer
 from bloomtune.training.inputs import batches
+from bloomtune.tuning.ledger import hms, repair_journal
 from bloomtune.tuning.runner import failure_reason
 
 log = logging.getLogger(__name__)
@@ -65,59 +68,60 @@ class _Epochs(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _rows(journal: Path) -> list[dict]:
-    if not journal.exists():
-        return []
-    return [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+def tabulate_shard(settings: TabulateSettings, data_dir: Path, state_root: Path, out: Path,
+                   shard: int = 1) -> int:  # fmt: skip
+    """Train shard `shard` (1..settings.shards) of the grid, skipping the (configuration, seed)
+    pairs its journal in `state_root` already holds; copy the finished journal to `out`.
+    Return how many it trained now."""
+    with exclusive(state_root, f"tabulate shard {shard}"):
+        key = fingerprint({"settings": settings.record(), "shard": shard,
+                           "data": dataset.manifest(data_dir)["splits"]})  # fmt: skip
+        journal = keyed_state(state_root, key, "tabulate shard") / "journal.jsonl"
+        if repaired := repair_journal(journal):
+            log.warning("tabulate shard %d: %s", shard, repaired)
+        trained = _train_shard(settings, data_dir, journal, shard)
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(journal.read_bytes() if journal.exists() else b"")
+    return trained
 
 
-def _done(journal: Path) -> set[tuple[int, int]]:
-    return {(r["config"], r["seed"]) for r in _rows(journal)}
-
-
-def tabulate_shard(settings: TuneSettings, grid: dict, seeds: list[int], data_dir: Path,
-                   journal: Path, shard: int = 0, shards: int = 1,
-                   max_params: int | None = None) -> int:  # fmt: skip
-    """Train this shard's configurations not yet in `journal`; return how many were trained."""
+def _train_shard(settings: TabulateSettings, data_dir: Path, journal: Path, shard: int) -> int:
     data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
     test = batches(dataset.load_split(data_dir, "test"), 256, shuffle=False)
     trainer = Trainer(settings.model, settings.train, data.image_size, data.n_classes,
                       data.train, data.validation)  # fmt: skip
-    done, trained = _done(journal), 0
+    max_params = settings.max_model_params
+    if max_params == "auto":
+        from bloomtune.training.model import auto_max_params
+
+        max_params = auto_max_params()
+    mine = [(c, hp) for c, hp in enumerate(configurations(settings.space, settings.grid))
+            if c % settings.shards == shard - 1]  # fmt: skip
+    todo = [(c, hp, s) for c, hp in mine for s in range(1, settings.seeds + 1)
+            if (c, s) not in done_pairs(journal)]  # fmt: skip
     journal.parent.mkdir(parents=True, exist_ok=True)
-    for config, hp in enumerate(configurations(settings.space, grid)):
-        if config % shards != shard:
-            continue
-        for seed in seeds:
-            if (config, seed) in done:
-                continue
-            base = {"config": config, **hp, "seed": seed}
-            epochs = _Epochs(test)
-            try:
-                model = trainer.model(hp, derive_seed(seed, "tabulate", config),
-                                      max_params=max_params, fresh=True)  # fmt: skip
-                trainer.fit(model, settings.budget.max_epochs, [epochs])
-            except Exception as exc:  # recorded failed, as a live trial would be
-                if not isinstance(exc, ModelTooLargeError):
-                    log.warning("configuration %d raised", config, exc_info=True)
-                rows = [{**base, "epoch": 0, "status": "failed",
-                         "failure_reason": failure_reason(exc)}]  # fmt: skip
-            else:
-                rows = [{**base, **r, "status": "complete", "failure_reason": ""}
-                        for r in epochs.rows]  # fmt: skip
-            with open(journal, "ab") as fh:  # the configuration's rows in one write
-                fh.write("".join(json.dumps(r) + "\n" for r in rows).encode())
-            trained += 1
-            log.info("tabulated configuration %d, seed %d: %s", config, seed,
-                     rows[-1]["status"])  # fmt: skip
-    return trained
-
-
-def merge(journals: list[Path], out: Path) -> pd.DataFrame:
-    """The shards' journals as one table (Parquet), sorted by configuration, seed and epoch."""
-    rows = [row for journal in journals for row in _rows(journal)]
-    table = pd.DataFrame(rows).sort_values(["config", "seed", "epoch"], kind="stable")
-    table = table.reset_index(drop=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(out, index=False)
-    return table
+    log.info("tabulate shard %d of %d: %d configurations x %d seeds, %d to train", shard,
+             settings.shards, len(mine), settings.seeds, len(todo))  # fmt: skip
+    started = time.perf_counter()
+    for done, (config, hp, seed) in enumerate(todo, start=1):
+        base = {"config": config, **hp, "seed": seed}
+        epochs = _Epochs(test)
+        try:
+            model = trainer.model(hp, derive_seed(seed, "tabulate", config),
+                                  max_params=max_params, fresh=True)  # fmt: skip
+            trainer.fit(model, settings.max_epochs, [epochs])
+        except Exception as exc:  # recorded failed, as a live trial would be
+            if not isinstance(exc, ModelTooLargeError):
+                log.warning("configuration %d raised", config, exc_info=True)
+            rows = [{**base, "epoch": 0, "status": "failed",
+                     "failure_reason": failure_reason(exc)}]  # fmt: skip
+        else:
+            rows = [{**base, **r, "status": "complete", "failure_reason": ""}
+                    for r in epochs.rows]  # fmt: skip
+        with open(journal, "ab") as fh:  # the configuration's rows in one write
+            fh.write("".join(json.dumps(r) + "\n" for r in rows).encode())
+        elapsed = time.perf_counter() - started
+        log.info("tabulate shard %d: configuration %d, seed %d %s (%d of %d, ETA %s)", shard,
+                 config, seed, rows[-1]["status"], done, len(todo),
+                 hms(elapsed / done * (len(todo) - done)))  # fmt: skip
+    return len(todo)

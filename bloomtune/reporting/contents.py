@@ -16,27 +16,12 @@ from bloomtune.settings import ReportSettings
 from bloomtune.space import SearchSpace
 
 
-class Contents:
-    """Everything the report shows, gathered from the stages' outputs for the listed tuners and
-    repetition seeds (files of runs no longer listed are ignored)."""
+class Pooled:
+    """The runs' ledgers per tuner, pooled and banded for the figures (needs `runs` and
+    `objective`)."""
 
-    def __init__(self, settings: ReportSettings, tuning_dir, metrics_dir, best_epoch_dir):
-        self.runs = load_runs(settings.tuners, settings.seeds, tuning_dir, metrics_dir,
-                              best_epoch_dir)  # fmt: skip
-        self.objective = self.runs[0].metrics["objective"]
-        self.space = SearchSpace.from_params(self.runs[0].best["settings"]["search_space"])
-        self.repetitions = repetitions(self.runs, self.objective)
-        design = Design(settings.comparisons, settings.control, settings.rope)
-        self.comparison = Comparison(self.repetitions, self.objective, design)
-        self.summary = self.comparison.summary()
-        self.fairness_table, self.differences = fairness(
-            {(r.tuner, r.seed): r.best for r in self.runs}
-        )
-        self.budgets = BudgetRanks(self.runs, self.objective, settings.budget_fractions)
-        self.headline = headline(self.comparison, self.budgets.change())
-        self.colours = figures.palette(self.comparison.tuners)
-        self.overheads = overhead_shares(self.runs)
-        self.summary["overhead_share"] = self.summary["tuner"].map(self.overheads)
+    runs: list
+    objective: str
 
     def by_tuner(self, get) -> dict[str, list]:
         grouped: dict[str, list] = {}
@@ -67,3 +52,26 @@ class Contents:
             t: {x: statistics.anytime_band(cs, x, grid) for x, grid in grids.items()}
             for t, cs in curves.items()
         }
+
+
+class Contents(Pooled):
+    """Everything the report shows, gathered from the stages' outputs for the listed tuners and
+    repetition seeds (files of runs no longer listed are ignored)."""
+
+    def __init__(self, settings: ReportSettings, tuning_dir, metrics_dir, best_epoch_dir):
+        self.runs = load_runs(settings.tuners, settings.seeds, tuning_dir, metrics_dir,
+                              best_epoch_dir)  # fmt: skip
+        self.objective = self.runs[0].metrics["objective"]
+        self.space = SearchSpace.from_params(self.runs[0].best["settings"]["search_space"])
+        self.repetitions = repetitions(self.runs, self.objective)
+        design = Design(settings.comparisons, settings.control, settings.rope)
+        self.comparison = Comparison(self.repetitions, self.objective, design)
+        self.summary = self.comparison.summary()
+        self.fairness_table, self.differences = fairness(
+            {(r.tuner, r.seed): r.best for r in self.runs}
+        )
+        self.budgets = BudgetRanks(self.runs, self.objective, settings.budget_fractions)
+        self.headline = headline(self.comparison, self.budgets.change())
+        self.colours = figures.palette(self.comparison.tuners)
+        self.overheads = overhead_shares(self.runs)
+        self.summary["overhead_share"] = self.summary["tuner"].map(self.overheads)

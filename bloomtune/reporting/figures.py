@@ -203,3 +203,18 @@ def rank_over_budget(frame: pd.DataFrame, path: Path, colours: dict) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def landscape(per_config: pd.Series, summary: pd.DataFrame, objective: str, path,
+              colours: dict) -> Path:  # fmt: skip
+    """The grid's configurations by their score, best first, and each tuner's mean best score."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.plot(range(1, len(per_config) + 1), per_config.to_numpy(), color="0.3", marker=".",
+            label="grid configurations")  # fmt: skip
+    for row in summary.itertuples():
+        ax.axhline(row.best_validation, color=colours[row.tuner], lw=1, label=row.tuner)
+    ax.set_xlabel("configuration, by rank")
+    ax.set_ylabel(objective)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, path)

@@ -18,6 +18,12 @@ from bloomtune.runtime import atomic_path, write_json
 from bloomtune.settings import ReportSettings
 
 log = logging.getLogger(__name__)
+REPLAYED = (
+    "Every tuner was also replayed against a table of tabulated learning curves, many more "
+    "repetitions than these live runs: the replay's own page, replay/replay.html (beside this "
+    "report), has its comparison, each search's regret, the grid's landscape and how far the "
+    "replay agrees with these live runs."
+)
 
 
 def build_report(
@@ -37,6 +43,8 @@ def build_report(
     blog = document.blog_rows() if settings.show_blog_reference else None
     title = settings.title or "bloomtune report"
     blocks = document.blocks(report, title, settings.note or "", drawn, blog)
+    if settings.replayed:
+        blocks += [("heading", "Replayed against a table"), ("text", REPLAYED)]
     blocks += [("heading", "Provenance"), ("items", provenance(report.runs))]
     with atomic_path(out_dir / "summary.csv") as tmp:
         report.summary.to_csv(tmp, index=False)

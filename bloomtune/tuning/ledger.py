@@ -199,7 +199,7 @@ class Progress:
             spent.append(epochs / b.max_total_epochs)
             epochs_text += f"/{b.max_total_epochs}"
         share = min(1.0, max(spent))
-        eta = _clock(elapsed * (1 - share) / share) if 0 < share < 1 else "0m00s"
+        eta = hms(elapsed * (1 - share) / share) if 0 < share < 1 else "0m00s"
         self.log.info(
             "%s trial %d %s%s score %s best %s | trials %d/%d, %s, elapsed %s, ETA %s",
             self.tuner,
@@ -211,12 +211,12 @@ class Progress:
             len(rows),
             b.max_trials,
             epochs_text,
-            _clock(elapsed),
+            hms(elapsed),
             eta,
         )
 
 
-def _clock(seconds: float) -> str:
+def hms(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

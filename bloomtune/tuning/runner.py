@@ -61,7 +61,7 @@ class TrialRunner:
         self.budget = SharedBudget(settings.budget, ledger, state_dir, worker)
         self.progress = Progress(self.name, settings.budget.objective, settings.budget, log)
         limit = settings.budget.max_model_params
-        if limit == "auto":
+        if limit == "auto" and not getattr(evaluator, "simulated", False):  # a replay builds none
             from bloomtune.training.model import auto_max_params
 
             limit = auto_max_params()

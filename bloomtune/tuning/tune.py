@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 from bloomtune.data import dataset
 from bloomtune.errors import TuningError
 from bloomtune.model_settings import TuneSettings
 from bloomtune.params import fingerprint
-from bloomtune.runtime import LOCK, atomic_path, cpu_kernels, exclusive, read_json, write_json
+from bloomtune.runtime import (
+    atomic_path,
+    cpu_kernels,
+    exclusive,
+    keyed_state,
+    read_json,
+    write_json,
+)
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.ledger import Ledger, ledger_frame, repair_journal, summarise
 from bloomtune.tuning.runner import TrialRunner
@@ -22,13 +28,7 @@ def state_dir_for(state_root: Path, settings: TuneSettings, data_manifest: dict)
     """The search's state folder, named by everything that defines the search, so that a change of
     params or data starts a fresh search instead of resuming an unrelated one."""
     key = fingerprint({"settings": settings.record(), "data": data_manifest["splits"]})
-    for stale in state_root.glob("*") if state_root.exists() else []:
-        if stale.name not in (key, LOCK):
-            log.info("params or data changed: discarding the old search state %s", stale)
-            shutil.rmtree(stale, ignore_errors=True)
-    path = state_root / key
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return keyed_state(state_root, key, "search")
 
 
 def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) -> dict:

@@ -1,0 +1,23 @@
+"""Stage replay_report: the comparison over the replayed repetitions, with regret, landscape and
+the live-vs-replay check."""
+
+from pathlib import Path
+
+from bloomtune.cli import run_stage
+
+
+def arguments(parser):
+    parser.add_argument("--replay", type=Path, required=True, help="folder of per-tuner replays")
+    parser.add_argument("--table", type=Path, required=True, help="the table (Parquet)")
+    parser.add_argument("--tuning", type=Path, required=True, help="the live tuning folder")
+    parser.add_argument("--out", type=Path, required=True, help="the replay report's folder")
+
+
+def work(args, settings):
+    from bloomtune.reporting.replay_report import build_replay_report
+
+    build_replay_report(settings, args.replay, args.table, args.tuning, args.out)
+
+
+if __name__ == "__main__":
+    run_stage("replay_report", __doc__, arguments, work, tensorflow=False)
