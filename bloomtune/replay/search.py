@@ -48,7 +48,7 @@ def replay_one(settings: TuneSettings, table: Table, grid: dict, out_dir: Path) 
         # One fixed name: Optuna names its study (and its Hyperband pruner picks brackets) by it.
         state = Path(tmp) / "replay"
         state.mkdir()
-        ledger = Ledger(name, objective, settings.space.names, state / "ledger.jsonl")
+        ledger = Ledger(name, objective, settings.space.names, None)  # in memory
         evaluator = TableEvaluator(table, settings.space, grid, settings.seed)
         runner = TrialRunner(settings, None, ledger, state, evaluator=evaluator)
         runner.progress.log = TRIALS

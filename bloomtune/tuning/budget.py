@@ -4,7 +4,9 @@ Finished trials are the ledger journal's rows; running ones are entries in `runn
 it, one per worker: its trial, the epochs it has finished and when it began. Both change only
 under one lock, so N workers together never pass the budget: a worker takes a trial slot before
 asking for a trial, and an epoch before training it (each running trial holds the epoch it is
-training). With one worker the decisions are exactly those of a plain sequential search."""
+training). With one worker the decisions are exactly those of a plain sequential search.
+A replay's budget (`shared=False`: one process, nothing to resume) keeps the entries in memory
+and decides the same."""
 
 from __future__ import annotations
 
@@ -23,14 +25,19 @@ RUNNING = "running.json"
 
 
 class SharedBudget:
-    def __init__(self, budget: Budget, ledger: Ledger, folder: Path, worker: int = 0):
+    def __init__(self, budget: Budget, ledger: Ledger, folder: Path, worker: int = 0,
+                 shared: bool = True):  # fmt: skip
         self.budget, self.ledger, self.worker = budget, ledger, str(worker)
         self.folder = Path(folder)
         self.path = self.folder / RUNNING
+        self.memory: dict | None = None if shared else {}
 
     @contextlib.contextmanager
     def locked(self):
         """The running entries, under the lock; changes to the dict are written back."""
+        if self.memory is not None:
+            yield self.memory
+            return
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / "budget.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -48,6 +55,8 @@ class SharedBudget:
     def clear(self) -> None:
         """Forget entries a stopped run left behind (its workers are gone: the caller holds the
         search's lock)."""
+        if self.memory is not None:
+            self.memory.clear()
         self.path.unlink(missing_ok=True)
 
     def close_stale(self, reason: str) -> list[dict]:

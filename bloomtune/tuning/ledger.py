@@ -86,15 +86,18 @@ class Ledger:
     """One search's ledger: its rows' format and the journal (JSON lines) that holds them.
 
     The journal survives a crash: written rows are kept. Several worker processes may append to
-    it (one write of a whole line each); each reads what the others added since its last look."""
+    it (one write of a whole line each); each reads what the others added since its last look.
+    Without a journal (`None`: a replay, which has nothing to resume) the rows live in memory."""
 
-    def __init__(self, tuner: str, objective: str, hp_names: list[str], journal: Path):
+    def __init__(self, tuner: str, objective: str, hp_names: list[str], journal: Path | None):
         self.tuner, self.objective, self.hp_names = tuner, objective, hp_names
-        self.journal = Path(journal)
+        self.journal = None if journal is None else Path(journal)
         self._rows: list[dict] = []
         self._read = 0  # bytes of the journal read so far
 
     def rows(self) -> list[dict]:
+        if self.journal is None:
+            return list(self._rows)
         if self.journal.exists() and self.journal.stat().st_size > self._read:
             with open(self.journal, "rb") as fh:
                 fh.seek(self._read)
@@ -145,6 +148,9 @@ class Ledger:
         }
 
     def append(self, row: dict) -> None:
+        if self.journal is None:
+            self._rows.append(row)
+            return
         self.journal.parent.mkdir(parents=True, exist_ok=True)
         with open(self.journal, "ab") as fh:  # one write of a whole line: appends never mix
             fh.write((json.dumps(row) + "\n").encode())

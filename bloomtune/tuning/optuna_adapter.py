@@ -141,7 +141,8 @@ def open_study(settings: TuneSettings, runner: TrialRunner, state_dir, worker: i
         # The state folder's name fingerprints params and data: a changed search gets a fresh
         # study even in a shared RDB storage.
         study_name=f"bloomtune-{tuner.name}-{state_dir.name}",
-        storage=storage_for(settings, state_dir),
+        # A replay resumes nothing and must not write into a shared database: Optuna's memory.
+        storage=None if runner.volatile else storage_for(settings, state_dir),
         sampler=make_sampler(_options(settings).sampler, worker_seed(seed, worker), tuner.name),
         pruner=tuner_pruner(tuner.name, tuner.options, budget.max_epochs),
         direction=optuna_direction(budget.objective),

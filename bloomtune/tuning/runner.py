@@ -58,10 +58,14 @@ class TrialRunner:
     ):
         self.settings, self.data, self.ledger = settings, data, ledger
         self.name, self.worker = settings.tuner.name, worker
-        self.budget = SharedBudget(settings.budget, ledger, state_dir, worker)
+        # A replay (a simulated evaluator) runs in one process and resumes nothing: its budget,
+        # ledger and Optuna study live in memory (tuning/optuna_adapter.py asks `volatile`).
+        self.volatile = bool(getattr(evaluator, "simulated", False))
+        self.budget = SharedBudget(settings.budget, ledger, state_dir, worker,
+                                   shared=not self.volatile)  # fmt: skip
         self.progress = Progress(self.name, settings.budget.objective, settings.budget, log)
         limit = settings.budget.max_model_params
-        if limit == "auto" and not getattr(evaluator, "simulated", False):  # a replay builds none
+        if limit == "auto" and not self.volatile:  # a replay builds no model
             from bloomtune.training.model import auto_max_params
 
             limit = auto_max_params()
