@@ -4,8 +4,8 @@ Each default tuner's real search is replayed, in this one process, against a tab
 (replay seeds 1..S), through bloomtune's replay stage function (bloomtune/replay/search.py).
 Against it, the optimisers' own time: the same search as a bare loop of the framework alone
 (Optuna's ask, report, should_prune and tell; Keras Tuner's oracle create_trial, update_trial once
-with the trial's result and end_trial, its trial files included), with the same seeds, the same snapping and the same table
-lookups and budget, but none of bloomtune's runner, ledger or budget. The ratio of the two is
+with the trial's result and end_trial, its trial files included), with the same seeds, the same
+snapping and the same table lookups and budget, but none of bloomtune's runner, ledger or budget. The ratio of the two is
 what bloomtune adds. The process start-up of a replay job (Python, bloomtune, the framework's
 import, which for Keras Tuner is TensorFlow's) is measured apart, in fresh processes, and
 counted once per tuner, as the replay stage runs one job per tuner.
@@ -133,8 +133,8 @@ def bare_keras_tuner(search, table, grid, folder: Path) -> int:
         number = int(trial.trial_id)
         seed = lookup.tabulated_seed(number, int(parent) if parent else None)
         curve = lookup.table.curves[(lookup.configuration(search.space.active(values)), seed)]
-        start, stop = values.get("tuner/initial_epoch", 0), values.get("tuner/epochs",
-                                                                      budget.max_epochs)  # fmt: skip
+        start = values.get("tuner/initial_epoch", 0)
+        stop = values.get("tuner/epochs", budget.max_epochs)
         best = None
         for record in curve[start:stop]:
             epochs += 1
