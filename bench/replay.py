@@ -6,9 +6,10 @@ Against it, the optimisers' own time: the same search as a bare loop of the fram
 (Optuna's ask, report, should_prune and tell; Keras Tuner's oracle create_trial, update_trial once
 with the trial's result and end_trial, its trial files included), with the same seeds, the same
 snapping and the same table lookups and budget, but none of bloomtune's runner, ledger or
-budget. The ratio of the two is what bloomtune adds. The process start-up of a replay job (Python, bloomtune, the framework's
-import, which for Keras Tuner is TensorFlow's) is measured apart, in fresh processes, and
-counted once per tuner, as the replay stage runs one job per tuner.
+budget. The ratio of the two is what bloomtune adds. The process start-up of a replay job
+(Python, bloomtune, the framework's import, which for Keras Tuner is TensorFlow's) is measured
+apart, in fresh processes, and counted once per tuner, as the replay stage runs one job per
+tuner.
 
 Without --table the table is synthesised for the params' space and grid (every configuration,
 tabulate.seeds seeds, tuning.max_epochs epochs of plausible curves, seeded): the replay's cost
