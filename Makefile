@@ -31,7 +31,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 # training jobs take one thread each (resources.training_threads), so two run at once on 2 cores.
 demo: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
-	@echo "Report: results/report/report.html"
+	@echo "Report: results/report/report.html (the replay's: results/report/replay/replay.html)"
 
 # The same demo under DVC: merges config/demo.yaml into params.yaml, then dvc repro.
 demo-dvc: setup
