@@ -12,12 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bloomtune.errors import TuningError
 from bloomtune.model_settings import ReplaySettings, TuneSettings
 from bloomtune.replay.evaluator import Table, TableEvaluator
 from bloomtune.runtime import atomic_path, write_json
 from bloomtune.tuning.frameworks import framework
-from bloomtune.tuning.ledger import Ledger, hms, ledger_frame, summarise
+from bloomtune.tuning.ledger import Ledger, hms, ledger_frame, search_record
 from bloomtune.tuning.runner import TrialRunner
 
 log = logging.getLogger(__name__)
@@ -55,26 +54,18 @@ def replay_one(settings: TuneSettings, table: Table, grid: dict, out_dir: Path) 
         framework(settings.tuner.framework).adapter().search(settings, runner, state)
         rows = runner.rows()
     seconds = time.perf_counter() - began
-    summary = summarise(rows, objective)
-    best = summary["best"]
-    if best is None:
-        raise TuningError(f"{name}: every one of {len(rows)} replayed trials failed")
+    best, totals, result = search_record(settings, rows)
+    record = result.pop("settings")  # last
     hp = {k: best[k] for k in settings.space.names}
     chosen = evaluator.epoch(best["trial"], hp, best["best_epoch"])
-    record = settings.record()
     result = {
-        "tuner": name,
-        "framework": settings.tuner.framework,
-        "options": record.pop("tuner"),
-        "objective": objective,
-        "score": best["score"],
-        "trial": best["trial"],
+        **result,
         "best_epoch": best["best_epoch"],
         "hyperparameters": hp,
         "tabulated_seed": evaluator.assigned[best["trial"]],
         "test_accuracy": chosen["test_accuracy"],
         "test_loss": chosen["test_loss"],
-        "totals": summary["totals"],  # wall_s: the table's seconds, simulated
+        "totals": totals,  # wall_s: the table's seconds, simulated
         "replay_s": round(seconds, 3),  # measured: the optimiser's decisions and bookkeeping
         "settings": record,
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bloomtune.errors import DataError
+from bloomtune.errors import DataError, TuningError
 from bloomtune.objective import is_better
 
 STATUSES = ("complete", "pruned", "failed")
@@ -249,3 +249,44 @@ def summarise(rows: list[dict], objective: str) -> dict:
         "overhead_s": round(sum(r.get("overhead_s", 0.0) for r in rows), 3),
     }
     return {"best": best, "totals": totals}
+
+
+def check_budget(name: str, rows: list[dict], budget) -> None:
+    """A search may pass its epoch budget only inside its last trial (the budget stops a trial at
+    an epoch boundary); more than that means the budget did not hold, and no result is written."""
+    if not budget.max_total_epochs or not rows:
+        return
+    consumed = sum(r["epochs_run"] for r in rows)
+    last = max(rows, key=lambda r: r["end_time"])["epochs_run"]
+    if consumed - budget.max_total_epochs > last:
+        raise TuningError(
+            f"{name}: consumed {consumed} epochs, over tuning.max_total_epochs "
+            f"({budget.max_total_epochs}) by more than its last trial ({last})"
+        )
+
+
+def search_record(settings, rows: list[dict]) -> tuple[dict, dict, dict]:
+    """A finished search's best row, its totals and the start of its best.json (tuner, options,
+    objective, best score and trial); TuningError if every trial failed or the epoch budget did
+    not hold. Live and replayed searches (replay/search.py) both write theirs from it."""
+    name, objective = settings.tuner.name, settings.budget.objective
+    summary = summarise(rows, objective)
+    if summary["best"] is None:
+        reasons = sorted({r["failure_reason"] for r in rows if r["failure_reason"]})
+        raise TuningError(
+            f"{name}: every one of {len(rows)} trials failed"
+            + (f" ({'; '.join(reasons)[:300]})" if reasons else "")
+        )
+    best, totals = summary["best"], summary["totals"]
+    check_budget(name, rows, settings.budget)
+    record = settings.record()
+    result = {
+        "tuner": name,
+        "framework": settings.tuner.framework,
+        "options": record.pop("tuner"),
+        "objective": objective,
+        "score": best["score"],
+        "trial": best["trial"],
+        "settings": record,
+    }
+    return best, totals, result

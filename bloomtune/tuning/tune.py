@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 from bloomtune.data import dataset
-from bloomtune.errors import TuningError
 from bloomtune.model_settings import TuneSettings
 from bloomtune.params import fingerprint
 from bloomtune.runtime import (
@@ -18,7 +17,7 @@ from bloomtune.runtime import (
     write_json,
 )
 from bloomtune.tuning.frameworks import framework
-from bloomtune.tuning.ledger import Ledger, ledger_frame, repair_journal, summarise
+from bloomtune.tuning.ledger import Ledger, ledger_frame, repair_journal, search_record
 from bloomtune.tuning.runner import TrialRunner
 
 log = logging.getLogger(__name__)
@@ -98,20 +97,6 @@ def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) 
     return write_results(runner, state_dir.name, out_dir)
 
 
-def check_budget(name: str, rows: list[dict], budget) -> None:
-    """A search may pass its epoch budget only inside its last trial (the budget stops a trial at
-    an epoch boundary); more than that means the budget did not hold, and no result is written."""
-    if not budget.max_total_epochs or not rows:
-        return
-    consumed = sum(r["epochs_run"] for r in rows)
-    last = max(rows, key=lambda r: r["end_time"])["epochs_run"]
-    if consumed - budget.max_total_epochs > last:
-        raise TuningError(
-            f"{name}: consumed {consumed} epochs, over tuning.max_total_epochs "
-            f"({budget.max_total_epochs}) by more than its last trial ({last})"
-        )
-
-
 def model_record(spec) -> dict:
     """The model family's settings and, for pretrained weights, the weights file's sha256."""
     record = spec.record()
@@ -125,23 +110,10 @@ def model_record(spec) -> dict:
 def write_results(runner: TrialRunner, key: str, out_dir: Path) -> dict:
     settings, rows = runner.settings, runner.rows()
     name, objective = settings.tuner.name, settings.budget.objective
-    summary = summarise(rows, objective)
-    if summary["best"] is None:
-        reasons = sorted({r["failure_reason"] for r in rows if r["failure_reason"]})
-        raise TuningError(
-            f"{name}: every one of {len(rows)} trials failed"
-            + (f" ({'; '.join(reasons)[:300]})" if reasons else "")
-        )
-    best, totals = summary["best"], summary["totals"]
-    check_budget(name, rows, settings.budget)
-    record = settings.record()
+    best, totals, result = search_record(settings, rows)
+    record = result.pop("settings")  # last, as before
     result = {
-        "tuner": name,
-        "framework": settings.tuner.framework,
-        "options": record.pop("tuner"),
-        "objective": objective,
-        "score": best["score"],
-        "trial": best["trial"],
+        **result,
         "hyperparameters": {k: best[k] for k in settings.space.names},
         "model": model_record(settings.model),
         "totals": totals,
