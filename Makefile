@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: setup demo demo-dvc test lint format lock clean
+.PHONY: setup demo demo-dvc plan test lint format lock clean
 
 # GPU=1 also swaps tensorflow-cpu for CUDA TensorFlow (requirements-gpu.lock, same version).
 GPU ?= 0
@@ -29,8 +29,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 # The whole pipeline on synthetic flowers (config/demo.yaml): no network needed. Its 60 short
 # training jobs take one thread each (resources.training_threads), so two run at once on 2 cores.
+# The console shows Snakemake's progress and bloomtune's lines (a trial, an epoch, a stage);
+# Snakemake's job blocks (--quiet rules) and the libraries' messages are in results/logs/.
 demo: setup
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --quiet rules \
+	  --configfile config/demo.yaml
 	@echo "Report: results/report/report.html (the replay's: results/report/replay/replay.html)"
 
 # The same demo under DVC: merges config/demo.yaml into params.yaml, then dvc repro.
@@ -38,6 +41,10 @@ demo-dvc: setup
 	$(BIN)/python -m bloomtune.overlay config/demo.yaml
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dvc repro
 	@echo "Report: results/report/report.html (git checkout params.yaml restores the defaults)"
+
+# What the run `snakemake` would start now costs (CONFIG=config/demo.yaml for an overlay).
+plan: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bloomtune.plan $(if $(CONFIG),--configfile $(CONFIG))
 
 test: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest

@@ -264,6 +264,7 @@ rule evaluate:
         record="results/retrain/{tuner}/seed_{seed}.json",
     output:
         metrics="results/metrics/{tuner}/seed_{seed}.json",
+        scores="results/evaluation/{tuner}/seed_{seed}/metrics.json",
         per_class=report(
             "results/evaluation/{tuner}/seed_{seed}/per_class.csv",
             caption="report/per_class.rst",
@@ -317,6 +318,7 @@ rule report:
             category="Comparison",
         ),
         aggregates="results/report/aggregates.json",
+        tuner_metrics=directory("results/report/metrics"),
         captions=directory(CAPTIONS),
         critical_difference=report(
             "results/report/critical_difference.png",

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
+import time
+import urllib.request
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, copy_project, dvc, run, snakemake
+from browser import Browser, find_browser
+from conftest import ROOT, copy_project, dvc, free_port, run, snakemake
 from dag import snakemake_jobs
 
 from bloomtune.checks import load_params
@@ -44,6 +49,12 @@ def dvc_project(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("dvc") / "project", overlay="config/smoke.yaml")
     dvc(["repro"], project)
     return project
+
+
+def _keep_page(project, page) -> None:
+    """A copy of a report page as a test left it, for test_the_pages_read_in_a_browser."""
+    (project / "kept").mkdir(exist_ok=True)
+    shutil.copy(page, project / "kept" / page.name)
 
 
 def _edit(path, dotted: str, value) -> None:
@@ -93,6 +104,44 @@ def test_snakemake_runs_the_whole_dag(snakemake_project):
     assert "(2 threads)" in run_path(results / "logs" / "tune", "kt_random", ".log").read_text()
     manifest = json.loads((snakemake_project / "data/standardised/manifest.json").read_text())
     assert manifest["image_size"] == 32 and manifest["source"]["source"] == "synthetic"
+
+
+def test_the_optuna_dashboard_opens_a_finished_runs_study(snakemake_project):
+    # The README's command: optuna-dashboard on the run's journal, read back over HTTP.
+    results = snakemake_project / "results"
+    (journal,) = run_path(results / "state", "optuna_tpe").glob("*/optuna.journal")
+    port = free_port()
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/optuna-dashboard"), "--port", str(port), "--quiet", str(journal)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        studies = _get_json(f"http://127.0.0.1:{port}/api/studies", server)["study_summaries"]
+        assert [s["study_name"].split("-")[1] for s in studies] == ["optuna_tpe"]
+        study = _get_json(f"http://127.0.0.1:{port}/api/studies/{studies[0]['study_id']}", server)
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    trials = pd.read_csv(run_path(results / "tuning", "optuna_tpe") / "trials.csv")
+    shown = {t["number"]: t["values"][0] for t in study["trials"] if t["state"] == "Complete"}
+    done = trials[trials["status"] == "complete"]
+    assert shown == pytest.approx(dict(zip(done["trial"], done["score"], strict=True)))
+
+
+def _get_json(url: str, server, within: float = 60.0):
+    """GET url once the server answers (it takes a few seconds to start), never waiting past
+    `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return json.loads(answer.read())
+        except OSError:
+            if server.poll() is not None:
+                raise AssertionError(f"optuna-dashboard ended: {server.stderr.read()}") from None
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 @pytest.mark.parametrize(
@@ -208,6 +257,7 @@ def test_a_new_repetition_runs_only_its_jobs_and_a_removed_one_leaves_the_report
         assert "0.0" in table and "[" in table  # mean [interval]
         assert "<strong>" not in table  # 2 repetitions: nothing is significant
         assert "<h2>Every repetition</h2>" in html
+        _keep_page(snakemake_project, results / "report.html")  # for the browser test
     finally:
         overlay.write_text(original)
     # Removing it again reruns only the report, which drops it.
@@ -303,17 +353,33 @@ def test_snakemake_builds_its_browsable_report(snakemake_project):
 
 
 def test_dvc_metrics_and_plots_list_every_tuner(dvc_project):
-    metrics = json.loads(dvc(["metrics", "show", "--json"], dvc_project).stdout)
-    shown = json.dumps(metrics)
+    # `dvc metrics show`: one row per run and one per tuner, under the same column names.
+    table = dvc(["metrics", "show"], dvc_project).stdout.splitlines()
+    header, rows = table[0].split(), [line.split()[0] for line in table[1:] if line.strip()]
+    runs = [f"results/evaluation/{t}/seed_{SEED}/metrics.json" for t in TUNERS]
+    assert sorted(rows) == sorted(runs + [f"results/report/metrics/{t}.json" for t in TUNERS])
+    assert header == ["Path", "anytime_area", "anytime_mean_rank", "best_validation",
+                      "epochs_consumed", "mean_rank", "repetitions", "seed", "test_accuracy",
+                      "test_loss", "test_top5_accuracy", "total_s", "tuner"]  # fmt: skip
+    shown = json.loads(dvc(["metrics", "show", "--json"], dvc_project).stdout)
+    values = {
+        path: data["data"] for entry in shown.values() for path, data in entry["data"].items()
+    }
     for tuner in TUNERS:
-        assert f"results/metrics/{tuner}/seed_{SEED}.json" in shown
-    assert "test_accuracy" in shown
-    # The aggregates over repetitions, per tuner.
+        run = values[f"results/evaluation/{tuner}/seed_{SEED}/metrics.json"]
+        full = json.loads(run_path(dvc_project / "results/metrics", tuner, ".json").read_text())
+        assert run["test_accuracy"] == full["test_accuracy"] and run["seed"] == SEED
+        assert values[f"results/report/metrics/{tuner}.json"]["repetitions"] == 1
+    # Against the commit before the run (no metrics): a row per run and measure, old and new.
+    diff = dvc(["metrics", "diff"], dvc_project).stdout.splitlines()
+    assert diff[0].split() == ["Path", "Metric", "HEAD", "workspace", "Change"]
+    run = f"results/evaluation/kt_random/seed_{SEED}/metrics.json"
+    assert any(line.split()[:3] == [run, "test_accuracy", "-"] for line in diff[1:]), diff
+    # The aggregates over repetitions with the report's statistics, a file beside them.
     aggregates = json.loads((dvc_project / "results/report/aggregates.json").read_text())
     assert aggregates["repetitions"] == 1
     assert set(aggregates) == {"repetitions", "statistics", *TUNERS}
     assert aggregates["statistics"]["repetitions_needed"] == 9  # 5 tuners, every pair
-    assert "results/report/aggregates.json" in shown and "mean_rank" in shown
     plots = dvc(["plots", "show", "--json"], dvc_project).stdout
     assert f"results/best_epoch/kt_random/seed_{SEED}/history.csv" in plots
 
@@ -369,6 +435,7 @@ def _replays_and_a_new_seed(snakemake_project, results, overlay):
             assert best["test_accuracy"] == pytest.approx(row["test_accuracy"].item())
     page = (results / "report" / "replay" / "replay.html").read_text()
     assert "How far to trust the replay" in page and "Kendall" in page
+    _keep_page(snakemake_project, results / "report" / "replay" / "replay.html")
     assert "over the 1 seed both have" in page  # live seed 1 is replayed too
     assert "replay/replay.html" in (results / "report" / "report.html").read_text()
     aggregates = json.loads((results / "report" / "replay" / "aggregates.json").read_text())
@@ -377,3 +444,24 @@ def _replays_and_a_new_seed(snakemake_project, results, overlay):
     assert set(snakemake_jobs(snakemake_project, both)) == {f"replay@{t}" for t in TUNERS} | {
         "replay_report"
     }
+
+
+@pytest.mark.skipif(find_browser() is None, reason="no Chromium (.ci/run installs Debian's)")
+def test_the_pages_read_in_a_browser_at_1300_px(snakemake_project, tmp_path):
+    # The report with every repetition's table, and the replay's page, as headless Chromium
+    # shows them in a 1,300 px wide window: every figure decoded, nothing fetched but the page
+    # itself (figures are inlined), nothing wider than the window, no interval split in a cell.
+    kept = snakemake_project / "kept"
+    with Browser(find_browser(), width=1300) as browser:
+        for name in ("report.html", "replay.html"):
+            seen = browser.open(kept / name, screenshot=tmp_path / f"{name}.png")
+            figures = (kept / name).read_text().count("<img ")
+            assert figures >= 4 and len(seen["images"]) == figures, name
+            assert all(i["complete"] and i["width"] > 0 for i in seen["images"]), seen["images"]
+            assert [u for u in seen["requests"] if not u.startswith("data:")] == [
+                (kept / name).resolve().as_uri()
+            ]
+            assert seen["page_width"] <= 1300 and not seen["wide"] and not seen["scrolled"], (
+                name, seen["page_width"], seen["wide"], seen["scrolled"]
+            )  # fmt: skip
+            assert not seen["wrapped"], (name, seen["wrapped"])

@@ -19,6 +19,23 @@ from bloomtune.training.inputs import batches
 log = logging.getLogger(__name__)
 
 
+def scores_of(metrics: dict) -> dict:
+    """A run's scores, flat and named as the per-tuner means the report writes: `dvc metrics
+    show` lists one row per run (results/evaluation/<run>/metrics.json) beside one per tuner
+    (results/report/metrics/<tuner>.json) under the same columns. The run's full record,
+    results/metrics/<run>.json, is what the report reads."""
+    return {
+        "tuner": metrics["tuner"],
+        "seed": metrics["seed"],
+        "test_accuracy": metrics["test_accuracy"],
+        "test_loss": metrics["test_loss"],
+        "test_top5_accuracy": metrics["test_top5_accuracy"],
+        "best_validation": metrics["validation_score"],
+        "epochs_consumed": metrics["epochs_consumed"],
+        "total_s": metrics["seconds"]["total"],
+    }
+
+
 def device_description() -> str:
     """The processor the models trained on, for the report's provenance."""
     import tensorflow as tf
@@ -116,6 +133,7 @@ def evaluate(
         "device": device_description(),
     }
     write_json(out, metrics)
+    write_json(details / "metrics.json", scores_of(metrics))
     log.info(
         "%s, seed %d: test accuracy %.4f, top-5 %.4f, loss %.4f on %d images",
         tuning["tuner"],

@@ -208,7 +208,8 @@ def blocks(contents: Contents, title: str, note: str, drawn, blog) -> list[tuple
     blocks += [
         ("heading", "Fairness"),
         ("unfair" if contents.differences else "verdict", fairness_text(contents.differences)),
-        ("table", render.Table(contents.fairness_table.map(text), {}, index=True)),
+        # One column per tuner (a row per setting): it stays narrow with many settings.
+        ("table", render.Table(contents.fairness_table.map(text).T, {}, index=True)),
         ("text", f"Search space: {contents.space.describe()}."),
     ]
     return blocks

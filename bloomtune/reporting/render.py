@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +23,15 @@ class Table:
 
 # A block: (kind, content). Kinds: title, heading, subheading, headline, text, verdict, unfair,
 # table (a Table), image ((path, caption)), items (dict of label -> text).
+# Read at 1,300 px (a laptop): tables in a slightly smaller type, an estimate's interval on a
+# line of its own under it (`interval_cells`), so no table needs a horizontal scroll bar there
+# (tests/test_pipeline.py renders the demo's page in headless Chromium and checks).
 STYLE = (
-    "body{font-family:sans-serif;margin:2em;max-width:90em;color:#222}"
-    "table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .6em;"
+    "body{font-family:sans-serif;margin:1.5em;max-width:90em;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0;font-size:.85em}th,td{padding:.3em .45em;"
     "border-bottom:1px solid #ccc;text-align:right}th{background:#eee}"
     "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+    ".ci{display:block;white-space:nowrap;font-size:.85em;color:#555}"
     ".verdict{padding:.6em;border-left:4px solid #393}.unfair{border-color:#c33}"
     ".headline{font-size:1.15em;font-weight:bold}"
 )
@@ -68,8 +73,18 @@ def _image(path: Path) -> str:
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
+INTERVAL = re.compile(r"^(\S+) (\[[^\]]+\])$")  # "0.5347 [0.2396, 0.6979]"
+
+
+def _html_cell(text: str) -> str:
+    """A cell's HTML: an estimate with its interval shows the interval on its own line."""
+    escaped = html.escape(text)
+    found = INTERVAL.match(escaped)
+    return f'{found[1]}<span class="ci">{found[2]}</span>' if found else escaped
+
+
 def _html_table(table: Table) -> str:
-    escaped = Table(table.cells.map(html.escape), table.headers, table.bold, table.index)
+    escaped = Table(table.cells.map(_html_cell), table.headers, table.bold, table.index)
     shown = _marked(escaped, lambda v: f"<strong>{v}</strong>" if v else v)
     return shown.to_html(index=table.index, escape=False, border=0)
 

@@ -13,7 +13,7 @@ from bloomtune.reporting import captions, document, render
 from bloomtune.reporting.contents import Contents
 from bloomtune.reporting.drawing import draw
 from bloomtune.reporting.provenance import provenance
-from bloomtune.reporting.tables import aggregates, evidence
+from bloomtune.reporting.tables import aggregates, evidence, tuner_metrics
 from bloomtune.runtime import atomic_path, write_json
 from bloomtune.settings import ReportSettings
 
@@ -57,6 +57,9 @@ def build_report(
             "statistics": evidence(report.comparison, report.budgets),
         },
     )
+    with atomic_path(out_dir / "metrics", directory=True) as folder:
+        for tuner, entry in tuner_metrics(report.comparison, report.summary).items():
+            write_json(folder / f"{tuner}.json", entry)
     with atomic_path(out_dir / "report.md") as tmp:
         tmp.write_text(render.markdown(blocks))
     with atomic_path(out_dir / "report.html") as tmp:

@@ -44,8 +44,7 @@ AGGREGATED = ["tuner", "framework", "test_accuracy", "test_loss", "test_top5_acc
 PER_RUN = ["tuner", "seed", "test_accuracy", "test_loss", "test_top5_accuracy",
            "best_validation", "anytime_area", "tuning_s", "total_s", "trials", "pruned",
            "failed", "tuning_epochs", "epochs_consumed", "best_hyperparameters"]  # fmt: skip
-# What summary.csv's aggregates.json twin shows `dvc metrics show`: per tuner, these means,
-# intervals and ranks.
+# The measures of aggregates.json (means and intervals) and of each tuner's DVC metrics file.
 METRICS = ["test_accuracy", "test_loss", "test_top5_accuracy", "best_validation", "anytime_area",
            "epochs_consumed", "total_s"]  # fmt: skip
 
@@ -137,7 +136,8 @@ def bold_note(comparison: Comparison) -> str:
 
 
 def aggregates(comparison: Comparison, summary: pd.DataFrame) -> dict:
-    """aggregates.json (a DVC metrics file): per tuner, means, intervals and mean ranks."""
+    """aggregates.json: per tuner, means, intervals and mean ranks (and, beside them, the
+    statistics: see `evidence`)."""
     out = {"repetitions": comparison.n}
     for row in summary.to_dict("records"):
         entry = {}
@@ -145,6 +145,21 @@ def aggregates(comparison: Comparison, summary: pd.DataFrame) -> dict:
             for suffix in ("", "_ci_low", "_ci_high"):
                 value = row[column + suffix]
                 entry[column + suffix] = None if _missing(value) else round(float(value), 6)
+        entry["mean_rank"] = round(float(row["mean_rank"]), 4)
+        entry["anytime_mean_rank"] = round(float(row["anytime_mean_rank"]), 4)
+        out[row["tuner"]] = entry
+    return out
+
+
+def tuner_metrics(comparison: Comparison, summary: pd.DataFrame) -> dict[str, dict]:
+    """results/report/metrics/<tuner>.json (DVC metrics): each tuner's means over its
+    repetitions and its mean ranks, under the names of each run's own row
+    (evaluation/evaluate.py scores_of), so `dvc metrics show` reads as one table."""
+    out = {}
+    for row in summary.to_dict("records"):
+        entry = {"tuner": row["tuner"], "repetitions": comparison.n}
+        for column in METRICS:
+            entry[column] = None if _missing(row[column]) else round(float(row[column]), 6)
         entry["mean_rank"] = round(float(row["mean_rank"]), 4)
         entry["anytime_mean_rank"] = round(float(row["anytime_mean_rank"]), 4)
         out[row["tuner"]] = entry

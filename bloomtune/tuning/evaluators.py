@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Protocol
 
 import keras
+import numpy as np
 
 from bloomtune.data.dataset import TrainingData
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import sign
-from bloomtune.runtime import derive_seed
+from bloomtune.runtime import atomic_path, derive_seed
 from bloomtune.training.fit import Trainer
 
 # An epoch's record, and the runner's answer: True stops the trial after this epoch. It may
@@ -94,6 +95,24 @@ class _BestWeights(keras.callbacks.Callback):
             self.best, self.weights = self.sign * value, self.model.get_weights()
 
 
+def save_weights(weights: list, path: Path) -> None:
+    """A trial's best-epoch model weights, for a continued trial to start from (Keras Tuner's
+    Hyperband promotes a trial by training its configuration on from them).
+
+    The model's weights only, as Keras Tuner's Hyperband means it: a promoted trial trains on
+    with a fresh optimizer (its RMSprop averages start at zero again). Keras' own weight files
+    also hold the optimizer's state, which a new model's unbuilt optimizer cannot take (Keras
+    then warns that it skipped it); these hold nothing else, so nothing is skipped."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, *weights)
+
+
+def load_weights(path: Path) -> list:
+    with np.load(path) as arrays:
+        return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+
+
 class KerasEvaluator:
     """Trains the configuration with Keras on the search's tuning split, with the weights
     seeded by the repetition's seed and the trial's number. `callbacks` are extra Keras
@@ -114,13 +133,11 @@ class KerasEvaluator:
         model = self.trainer.model(request.hp, seed, max_params=self.max_params, fresh=True)
         self._model = model
         if request.warm_start is not None:
-            model.load_weights(request.warm_start)
+            model.set_weights(load_weights(request.warm_start))
         callbacks = [_Report(on_epoch), *self.callbacks, *([self._best] if keep else [])]
         self.trainer.fit(model, request.epochs, callbacks, request.initial_epoch)
 
     def keep(self, request: Request) -> None:
         if self._best is None or self._best.weights is None:
             return
-        request.keep_weights.parent.mkdir(parents=True, exist_ok=True)
-        self._model.set_weights(self._best.weights)
-        self._model.save_weights(request.keep_weights)
+        save_weights(self._best.weights, request.keep_weights)

@@ -75,8 +75,8 @@ def _run_by(base, settings: TuneSettings, runner: TrialRunner, checkpoints: Path
                     settings.space.active(values),
                     epochs=values.get("tuner/epochs"),
                     initial_epoch=values.get("tuner/initial_epoch", 0),
-                    warm_start=checkpoints / f"{int(parent)}.weights.h5" if parent else None,
-                    keep_weights=checkpoints / f"{number}.weights.h5" if checkpoints else None,
+                    warm_start=checkpoints / f"{int(parent)}.weights.npz" if parent else None,
+                    keep_weights=checkpoints / f"{number}.weights.npz" if checkpoints else None,
                     parent=int(parent) if parent else None,
                 )
             if row["status"] == "failed":

@@ -1,0 +1,221 @@
+"""Seconds per training batch of each model shape a search space can produce, timed on this
+machine with the stage's precision and XLA: what `python -m bloomtune.plan` turns into a cost.
+
+The blog CNN's cost varies ninefold with its strides, so every distinct shape is timed: a
+configuration per combination of categorical values, ranges at their ends (integers) or middle
+(floats), models with the same weights shapes timed once. A model over the parameter limit is
+not built, as a search would not train it. The timings are kept in a cache keyed by everything
+that sets them (machine, threads, versions, shape, image size, batch size, precision, XLA), so
+a second plan of the same experiment times nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from bloomtune.errors import ModelTooLargeError
+from bloomtune.model_settings import Training
+from bloomtune.model_spec import ModelSpec
+from bloomtune.runtime import atomic_path, cpu_kernels
+from bloomtune.space import SearchSpace
+
+log = logging.getLogger(__name__)
+
+# Per shape: one step to trace (and compile, with XLA), then timed steps until this many seconds
+# or steps, whichever comes first (at least two).
+TIMED_SECONDS, MAX_STEPS = 1.0, 5
+OVERHEAD_EPOCHS = 5  # the short fit that times an epoch's overhead (the first one traces)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One model shape: an example configuration, how many of the space's configurations have
+    it, its parameters and its seconds per training and per evaluation batch (None: refused by
+    the parameter limit, or a kernel larger than the image)."""
+
+    hp: dict
+    weight: int
+    params: int | None
+    train_s: float | None
+    test_s: float | None
+    refused: str = ""
+    start_s: float = 0.0  # once per fit: building, compiling and tracing the model's steps
+
+    epoch_overhead_s: float = 0.0  # an epoch's cost besides its batches (the same for all)
+
+    def epoch_s(self, train_images: int, validation_images: int, batch: int) -> float:
+        """One epoch: the training batches, then a pass over the validation images."""
+        if self.train_s is None:
+            return 0.0
+        steps, checks = math.ceil(train_images / batch), math.ceil(validation_images / batch)
+        return steps * self.train_s + checks * self.test_s + self.epoch_overhead_s
+
+
+def configurations(space: SearchSpace) -> list[dict]:
+    """A configuration per combination of categorical values; integer ranges at both ends,
+    float ranges at their middle (geometric where log)."""
+    from bloomtune.replay.grid import configurations as grid_configurations
+
+    grid = {}
+    for dim in space:
+        if dim.choices is not None:
+            continue
+        if isinstance(dim.low, float):
+            middle = math.sqrt(dim.low * dim.high) if dim.log else (dim.low + dim.high) / 2
+            grid[dim.name] = [middle]
+        else:
+            grid[dim.name] = sorted({dim.low, dim.high})
+    return grid_configurations(space, grid)
+
+
+def cost_key(hp: dict) -> tuple:
+    """What sets the blog CNN's cost: filters, kernel and strides (not activation or rate)."""
+    return tuple(hp.get(k) for k in ("filters", "kernel_size", "strides"))
+
+
+class Calibration:
+    """Times the shapes of one model family at one image size, batch size and training set-up,
+    with a cache file (None: none)."""
+
+    def __init__(self, spec: ModelSpec, train: Training, image_size: int, n_classes: int,
+                 threads: int, cache: Path | None = None):  # fmt: skip
+        import keras
+        import tensorflow as tf
+
+        self.spec, self.train = spec, train
+        self.image_size, self.n_classes, self.cache = image_size, n_classes, cache
+        self.context = {
+            **cpu_kernels(),
+            "threads": threads,
+            "gpus": len(tf.config.list_physical_devices("GPU")),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "model": spec.record(),
+            "image_size": image_size,
+            "n_classes": n_classes,
+            "batch_size": train.batch_size,
+            "mixed_precision": train.mixed_precision,
+            "jit_compile": bool(train.jit_compile),
+        }
+        self.known = self._load()
+
+    def _load(self) -> dict:
+        if self.cache is None or not self.cache.exists():
+            return {}
+        try:
+            return json.loads(self.cache.read_text())
+        except (OSError, ValueError):
+            return {}  # a damaged cache is timed again
+
+    def _save(self) -> None:
+        if self.cache is None:
+            return
+        with atomic_path(self.cache) as tmp:
+            tmp.write_text(json.dumps(self.known, indent=1, sort_keys=True) + "\n")
+
+    def shapes(self, space: SearchSpace, max_params: int | None) -> list[Shape]:
+        """The space's shapes, each timed once (or taken from the cache), in the space's order."""
+        grouped: dict[tuple, list[dict]] = {}
+        for hp in configurations(space):
+            # Other families: every configuration is timed (their cost may hang on any value).
+            key = cost_key(hp) if self.spec.family == "blog_cnn" else tuple(sorted(hp.items()))
+            grouped.setdefault(key, []).append(hp)
+        shapes = [
+            self._shape(members[0], len(members), max_params) for members in grouped.values()
+        ]
+        trained = [s for s in shapes if s.train_s is not None]
+        if trained:
+            overhead = self._epoch_overhead(min(trained, key=lambda s: s.train_s))
+            shapes = [replace(s, epoch_overhead_s=overhead) for s in shapes]
+        self._save()
+        return shapes
+
+    def _epoch_overhead(self, cheapest: Shape) -> float:
+        """Seconds an epoch costs besides its batches (starting the input pipelines, setting up
+        validation, the callbacks): a short fit of the cheapest shape through the stages' own
+        input path, its epochs after the first less their batches' compute."""
+        key = json.dumps({**self.context, "epoch_overhead": True}, sort_keys=True, default=str)
+        if key not in self.known:
+            import keras
+
+            from bloomtune.data.dataset import Arrays
+            from bloomtune.training.execution import compiled_for
+            from bloomtune.training.families import build
+            from bloomtune.training.inputs import Feed
+
+            keras.utils.set_random_seed(0)
+            batch, side = self.train.batch_size, self.image_size
+            rng = np.random.default_rng(0)
+            x = rng.integers(0, 256, (2 * batch, side, side, 3), dtype=np.uint8)
+            y = rng.integers(0, self.n_classes, 2 * batch)
+            fit = Feed(Arrays.whole(x, y), self.train.input)
+            check = Feed(Arrays.whole(x[:batch], y[:batch]), self.train.input)
+            model = compiled_for(build(self.spec, cheapest.hp, side, self.n_classes), self.train)
+            begins = []
+            clock = keras.callbacks.LambdaCallback(
+                on_epoch_begin=lambda *_: begins.append(time.perf_counter())
+            )
+            model.fit(fit.batches(batch, shuffle=True), epochs=OVERHEAD_EPOCHS, verbose=0,
+                      validation_data=check.batches(batch, shuffle=False), callbacks=[clock],
+                      shuffle=False)  # fmt: skip
+            begins.append(time.perf_counter())
+            steady = float(np.median(np.diff(begins)[1:]))
+            self.known[key] = max(0.0, steady - 2 * cheapest.train_s - cheapest.test_s)
+            keras.backend.clear_session()
+        return self.known[key]
+
+    def _shape(self, hp: dict, weight: int, max_params: int | None) -> Shape:
+        from bloomtune.training.execution import compiled_for, configure
+        from bloomtune.training.families import build
+
+        key = json.dumps({**self.context, "hp": hp}, sort_keys=True, default=str)
+        if key in self.known:
+            found = self.known[key]
+            if max_params is not None and found["params"] > max_params:
+                return Shape(hp, weight, None, None, None, refused=(
+                    f"model would have {found['params']:,} parameters, over "
+                    f"tuning.max_model_params ({max_params:,})"))  # fmt: skip
+        else:
+            configure(self.train)
+            began = time.perf_counter()
+            try:
+                model = compiled_for(
+                    build(self.spec, hp, self.image_size, self.n_classes, max_params), self.train
+                )
+            except ModelTooLargeError as exc:
+                return Shape(hp, weight, None, None, None, refused=str(exc))
+            built = time.perf_counter() - began
+            log.info("timing %s", ", ".join(f"{k}={v}" for k, v in hp.items()))
+            found = self.known[key] = self._time(model)
+            found["start_s"] += built
+            import keras
+
+            keras.backend.clear_session()
+        return Shape(hp, weight, found["params"], found["train_s"], found["test_s"],
+                     start_s=found["start_s"])  # fmt: skip
+
+    def _time(self, model) -> dict:
+        rng = np.random.default_rng(0)
+        batch, side = self.train.batch_size, self.image_size
+        x = rng.integers(0, 256, (batch, side, side, 3), dtype=np.uint8)
+        y = rng.integers(0, self.n_classes, batch)
+        seconds = {"start_s": 0.0}
+        for name, step in (("train_s", model.train_on_batch), ("test_s", model.test_on_batch)):
+            began = time.perf_counter()
+            step(x, y)  # traced (and compiled) here: once per fit, not per batch
+            first = time.perf_counter() - began
+            times, start = [], time.perf_counter()
+            while len(times) < 2 or (len(times) < MAX_STEPS
+                                     and time.perf_counter() - start < TIMED_SECONDS):  # fmt: skip
+                began = time.perf_counter()
+                step(x, y)
+                times.append(time.perf_counter() - began)
+            seconds[name] = float(np.median(times))
+            seconds["start_s"] += max(0.0, first - seconds[name])
+        return {"params": int(model.count_params()), **seconds}
