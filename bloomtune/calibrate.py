@@ -3,10 +3,11 @@ machine with the stage's precision and XLA: what `python -m bloomtune.plan` turn
 
 The blog CNN's cost varies ninefold with its strides, so every distinct shape is timed: a
 configuration per combination of categorical values, ranges at their ends (integers) or middle
-(floats), models with the same weights shapes timed once. A model over the parameter limit is
-not built, as a search would not train it. The timings are kept in a cache keyed by everything
-that sets them (machine, threads, versions, shape, image size, batch size, precision, XLA), so
-a second plan of the same experiment times nothing."""
+(floats); for the blog CNN, configurations that differ only in activation or learning rate are
+timed once. Each is timed along a trial's own path (`Calibration._time`). A model over the
+parameter limit is not timed, as a search would not train it. The timings are kept in a cache
+keyed by everything that sets them (machine, threads, versions, shape, image size, batch size,
+precision, XLA), so a second plan of the same experiment times nothing."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +28,10 @@ from bloomtune.space import SearchSpace
 
 log = logging.getLogger(__name__)
 
-# Per shape: one step to trace (and compile, with XLA), then timed steps until this many seconds
-# or steps, whichever comes first (at least two).
+# Per shape, after its short fit: timed steps until this many seconds or steps, whichever comes
+# first (at least two).
 TIMED_SECONDS, MAX_STEPS = 1.0, 5
-OVERHEAD_EPOCHS = 5  # the short fit that times an epoch's overhead (the first one traces)
+FIT_EPOCHS, FIT_BATCHES = 2, 2  # the short fit of each shape: its epochs and training batches
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,9 @@ class Shape:
     test_s: float | None
     refused: str = ""
     start_s: float = 0.0  # once per fit: building, compiling and tracing the model's steps
+    build_s: float = 0.0  # of which building and compiling (what loading a saved model costs)
 
-    epoch_overhead_s: float = 0.0  # an epoch's cost besides its batches (the same for all)
+    epoch_overhead_s: float = 0.0  # an epoch's cost besides its batches
 
     def epoch_s(self, train_images: int, validation_images: int, batch: int) -> float:
         """One epoch: the training batches, then a pass over the validation images."""
@@ -129,93 +131,79 @@ class Calibration:
         shapes = [
             self._shape(members[0], len(members), max_params) for members in grouped.values()
         ]
-        trained = [s for s in shapes if s.train_s is not None]
-        if trained:
-            overhead = self._epoch_overhead(min(trained, key=lambda s: s.train_s))
-            shapes = [replace(s, epoch_overhead_s=overhead) for s in shapes]
         self._save()
         return shapes
 
-    def _epoch_overhead(self, cheapest: Shape) -> float:
-        """Seconds an epoch costs besides its batches (starting the input pipelines, setting up
-        validation, the callbacks): a short fit of the cheapest shape through the stages' own
-        input path, its epochs after the first less their batches' compute."""
-        key = json.dumps({**self.context, "epoch_overhead": True}, sort_keys=True, default=str)
-        if key not in self.known:
-            import keras
-
-            from bloomtune.data.dataset import Arrays
-            from bloomtune.training.execution import compiled_for
-            from bloomtune.training.families import build
-            from bloomtune.training.inputs import Feed
-
-            keras.utils.set_random_seed(0)
-            batch, side = self.train.batch_size, self.image_size
-            rng = np.random.default_rng(0)
-            x = rng.integers(0, 256, (2 * batch, side, side, 3), dtype=np.uint8)
-            y = rng.integers(0, self.n_classes, 2 * batch)
-            fit = Feed(Arrays.whole(x, y), self.train.input)
-            check = Feed(Arrays.whole(x[:batch], y[:batch]), self.train.input)
-            model = compiled_for(build(self.spec, cheapest.hp, side, self.n_classes), self.train)
-            begins = []
-            clock = keras.callbacks.LambdaCallback(
-                on_epoch_begin=lambda *_: begins.append(time.perf_counter())
-            )
-            model.fit(fit.batches(batch, shuffle=True), epochs=OVERHEAD_EPOCHS, verbose=0,
-                      validation_data=check.batches(batch, shuffle=False), callbacks=[clock],
-                      shuffle=False)  # fmt: skip
-            begins.append(time.perf_counter())
-            steady = float(np.median(np.diff(begins)[1:]))
-            self.known[key] = max(0.0, steady - 2 * cheapest.train_s - cheapest.test_s)
-            keras.backend.clear_session()
-        return self.known[key]
-
     def _shape(self, hp: dict, weight: int, max_params: int | None) -> Shape:
-        from bloomtune.training.execution import compiled_for, configure
-        from bloomtune.training.families import build
+        from bloomtune.training.model import check_size
 
         key = json.dumps({**self.context, "hp": hp}, sort_keys=True, default=str)
-        if key in self.known:
-            found = self.known[key]
-            if max_params is not None and found["params"] > max_params:
-                return Shape(hp, weight, None, None, None, refused=(
-                    f"model would have {found['params']:,} parameters, over "
-                    f"tuning.max_model_params ({max_params:,})"))  # fmt: skip
-        else:
-            configure(self.train)
-            began = time.perf_counter()
-            try:
-                model = compiled_for(
-                    build(self.spec, hp, self.image_size, self.n_classes, max_params), self.train
-                )
-            except ModelTooLargeError as exc:
-                return Shape(hp, weight, None, None, None, refused=str(exc))
-            built = time.perf_counter() - began
-            log.info("timing %s", ", ".join(f"{k}={v}" for k, v in hp.items()))
-            found = self.known[key] = self._time(model)
-            found["start_s"] += built
-            import keras
-
-            keras.backend.clear_session()
+        try:
+            if key in self.known:
+                check_size(self.known[key]["params"], max_params)
+            else:
+                self.known[key] = self._time(hp, max_params)
+        except ModelTooLargeError as exc:
+            return Shape(hp, weight, None, None, None, refused=str(exc))
+        found = self.known[key]
         return Shape(hp, weight, found["params"], found["train_s"], found["test_s"],
-                     start_s=found["start_s"])  # fmt: skip
+                     start_s=found["start_s"], build_s=found["build_s"],
+                     epoch_overhead_s=found["epoch_overhead_s"])  # fmt: skip
 
-    def _time(self, model) -> dict:
-        rng = np.random.default_rng(0)
+    def _time(self, hp: dict, max_params: int | None) -> dict:
+        """One trial's path, as the tuning runner takes it (training/fit.py): a fresh session,
+        seeded, the model built and compiled, a fit of FIT_EPOCHS short epochs through the
+        stages' own input pipeline (FIT_BATCHES training batches and one of validation), then
+        steady training and evaluation batches timed alone. The first epoch's excess over the
+        second is the fit's start (tracing, XLA's compile), the second's excess over its
+        batches an epoch's overhead (its pipelines, validation's set-up, the callbacks)."""
+        import gc
+
+        import keras
+
+        from bloomtune.data.dataset import Arrays
+        from bloomtune.training.execution import compiled_for, configure
+        from bloomtune.training.families import build
+        from bloomtune.training.inputs import Feed
+
+        configure(self.train)
         batch, side = self.train.batch_size, self.image_size
-        x = rng.integers(0, 256, (batch, side, side, 3), dtype=np.uint8)
-        y = rng.integers(0, self.n_classes, batch)
-        seconds = {"start_s": 0.0}
+        rng = np.random.default_rng(0)
+        x = rng.integers(0, 256, (FIT_BATCHES * batch, side, side, 3), dtype=np.uint8)
+        y = rng.integers(0, self.n_classes, FIT_BATCHES * batch)
+        began = time.perf_counter()
+        keras.backend.clear_session()
+        gc.collect()
+        keras.utils.set_random_seed(0)
+        model = compiled_for(build(self.spec, hp, side, self.n_classes, max_params), self.train)
+        built = time.perf_counter() - began
+        log.info("timing %s", ", ".join(f"{k}={v}" for k, v in hp.items()))
+        fit, check = (
+            Feed(Arrays.whole(x, y), self.train.input),
+            Feed(Arrays.whole(x[:batch], y[:batch]), self.train.input),
+        )
+        marks = []
+        clock = keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda *_: marks.append(time.perf_counter())
+        )
+        model.fit(fit.batches(batch, shuffle=True), epochs=FIT_EPOCHS, verbose=0,
+                  validation_data=check.batches(batch, shuffle=False), callbacks=[clock],
+                  shuffle=False)  # fmt: skip
+        marks.append(time.perf_counter())
+        first, second = marks[1] - marks[0], marks[2] - marks[1]
+        found = {"params": int(model.count_params())}
         for name, step in (("train_s", model.train_on_batch), ("test_s", model.test_on_batch)):
-            began = time.perf_counter()
-            step(x, y)  # traced (and compiled) here: once per fit, not per batch
-            first = time.perf_counter() - began
+            step(x[:batch], y[:batch])  # its function as the fit left it; not timed
             times, start = [], time.perf_counter()
             while len(times) < 2 or (len(times) < MAX_STEPS
                                      and time.perf_counter() - start < TIMED_SECONDS):  # fmt: skip
                 began = time.perf_counter()
-                step(x, y)
+                step(x[:batch], y[:batch])
                 times.append(time.perf_counter() - began)
-            seconds[name] = float(np.median(times))
-            seconds["start_s"] += max(0.0, first - seconds[name])
-        return {"params": int(model.count_params()), **seconds}
+            found[name] = float(np.median(times))
+        batches = FIT_BATCHES * found["train_s"] + found["test_s"]
+        found["start_s"] = built + max(0.0, first - second)
+        found["build_s"] = built
+        found["epoch_overhead_s"] = max(0.0, second - batches)
+        keras.backend.clear_session()
+        return found

@@ -194,16 +194,15 @@ def estimate(params: dict, jobs: list[Job], threads: int, startup_s: float,
                           for s in trained])  # fmt: skip
     test_pass = mean([(math.ceil(counts["test"] / batch) * s.test_s, s.weight) for s in trained])
     fit_s = mean([(s.start_s, s.weight) for s in trained])  # building and tracing, per fit
+    build_s = mean([(s.build_s, s.weight) for s in trained])
     budget = settings.budget
     # The epoch budget, or every trial at its most where the trial cap binds first.
     tune_epochs = min(budget.max_total_epochs or math.inf, budget.max_trials * budget.max_epochs)
-    trials = min(budget.max_trials, math.ceil(tune_epochs / budget.max_epochs))  # unpruned
     best_epochs = params["best_epoch"]["max_epochs"]
     per_job = {  # epochs at most, seconds an epoch, seconds besides the epochs
-        "tune": (tune_epochs, tune_epoch, trials * fit_s),
         "best_epoch": (best_epochs, tune_epoch, fit_s),
         "retrain": (best_epochs, retrain_epoch, fit_s),
-        "evaluate": (0, 0.0, fit_s + test_pass),
+        "evaluate": (0, 0.0, build_s + test_pass),  # a saved model loaded, one pass
     }
     if any(job.rule == "tabulate" for job in jobs):
         epochs, epoch_s, fits = _tabulate_cost(params, settings, shapes, counts, batch, tune_epoch)
@@ -212,11 +211,24 @@ def estimate(params: dict, jobs: list[Job], threads: int, startup_s: float,
     for stage in dict.fromkeys(job.rule for job in jobs):
         n = sum(job.rule == stage for job in jobs)
         epochs, epoch_s, fixed = per_job.get(stage, (0, 0.0, 0.0))
+        if stage == "tune":  # each search's trials start a fit each
+            searches = [job.wildcards.get("tuner") for job in jobs if job.rule == "tune"]
+            starts = sum(trials_of(params["tuners"].get(t, {}), budget, tune_epochs)
+                         for t in searches)  # fmt: skip
+            epochs, epoch_s, fixed = tune_epochs, tune_epoch, starts * fit_s / n
         start = n * (startup_s if stage in TRAINING or stage == "replay" else 1.0)
         rows.append(
             StageCost(stage, n, n * epochs, epoch_s, n * (epochs * epoch_s + fixed), start)
         )
     return {"stages": rows, "shapes": shapes, "counts": counts, "limit": limit}
+
+
+def trials_of(tuner: dict, budget, epochs: int) -> int:
+    """The trials a search of `epochs` epochs runs: every trial whole, unless it prunes or is a
+    Hyperband, whose many short trials are bounded by the trial cap alone."""
+    short = tuner.get("algorithm") == "hyperband" or tuner.get("pruner", "none") != "none"
+    whole = math.ceil(epochs / budget.max_epochs)
+    return budget.max_trials if short else min(budget.max_trials, whole)
 
 
 def _tabulate_cost(params, settings, shapes, counts, batch, fallback):
@@ -293,11 +305,11 @@ def main(argv: list[str] | None = None) -> int:
             from bloomtune.slurm_fit import check_requests
 
             print(check_requests(jobs, args.workflow_profile))
-    except ParamsError as exc:
-        print(f"params: {exc}", file=sys.stderr)
+    except ParamsError as exc:  # on the console: stderr itself now goes to the plan's log
+        log.error("params: %s", exc)
         return 2
     except (UserError, OSError) as exc:
-        print(f"plan failed: {' '.join(str(exc).split())}", file=sys.stderr)
+        log.error("plan failed: %s", " ".join(str(exc).split()))
         return 1
     return 0
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
-from conftest import copy_project, snakemake
+from conftest import copy_project, snakemake, tool_env
 from slurm_cluster import one_node_cluster
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.cluster]
@@ -79,3 +81,22 @@ def test_a_failing_job_fails_the_run_with_its_slurm_state(cluster, tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Error in rule tune" in output and "SLURM status is: 'FAILED'" in output, output[-3000:]
+
+
+def test_the_plan_names_the_jobs_the_partition_can_never_start(cluster, tmp_path):
+    # The profile's own asks (standardise: 8 threads, 8,000 MB) on the 4,000 MB node: Slurm
+    # would keep that job pending for ever; the plan says so before anything is submitted.
+    project = copy_project(tmp_path / "plan")
+    result = subprocess.run(
+        [sys.executable, "-m", "bloomtune.plan", "--workflow-profile", "profiles/slurm",
+         "--configfile", "config/smoke.yaml"],
+        cwd=project, env=tool_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert "slurm: these jobs can never start (Slurm would keep them pending):" in lines
+    named = {line.split()[0]: line for line in lines if line.startswith("  ")}
+    assert set(named) == {"standardise", "tune", "best_epoch", "retrain", "evaluate"}, lines
+    assert f"(partition {cluster}):" in named["standardise"]
+    assert "mem_mb 8000 > 4000 MB" in named["standardise"]
+    assert "mem_mb 16000 > 4000 MB" in named["tune"]

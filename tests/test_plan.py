@@ -73,3 +73,17 @@ rule tune:
     assert lines == ["standardise (partition debug): 8 threads > 2 CPUs; mem_mb 8000 > 2000 MB"]
     gpu = parse_sinfo("gpu|64|512000|gpu:a100:4|2-00:00:00\n")["gpu"]
     assert (gpu.gpus, gpu.time_limit_min) == (4, 2880)
+
+
+def test_a_broken_overlay_is_named_before_anything_runs(tmp_path):
+    # Snakemake itself says only "Config file is not valid JSON or YAML"; the plan names it.
+    project = copy_project(tmp_path / "project")
+    broken = project / "broken.yaml"
+    broken.write_text("tuning:\n  max_trials: [1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bloomtune.plan", "--configfile", str(broken)],
+        cwd=project, env=tool_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert f"params: {broken}: not valid YAML" in line and "line 2" in line
