@@ -128,11 +128,17 @@ class Calibration:
             # Other families: every configuration is timed (their cost may hang on any value).
             key = cost_key(hp) if self.spec.family == "blog_cnn" else tuple(sorted(hp.items()))
             grouped.setdefault(key, []).append(hp)
-        shapes = [
-            self._shape(members[0], len(members), max_params) for members in grouped.values()
-        ]
+        groups = list(grouped.values())
+        if self.spec.family == "blog_cnn":  # smallest first: what a shape leaves behind in the
+            from bloomtune.training.model import count_params  # process is then the smaller
+
+            order = sorted(range(len(groups)), key=lambda i: count_params(
+                groups[i][0], self.image_size, self.n_classes))  # fmt: skip
+        else:
+            order = range(len(groups))
+        timed = {i: self._shape(groups[i][0], len(groups[i]), max_params) for i in order}
         self._save()
-        return shapes
+        return [timed[i] for i in range(len(groups))]
 
     def _shape(self, hp: dict, weight: int, max_params: int | None) -> Shape:
         from bloomtune.training.model import check_size
