@@ -84,8 +84,10 @@ def test_a_failing_job_fails_the_run_with_its_slurm_state(cluster, tmp_path):
 
 
 def test_the_plan_names_the_jobs_the_partition_can_never_start(cluster, tmp_path):
-    # The profile's own asks (standardise: 8 threads, 8,000 MB) on the 4,000 MB node: Slurm
-    # would keep that job pending for ever; the plan says so before anything is submitted.
+    # The profile's own asks (standardise: 8 threads, 8,000 MB; 120 minutes for a download) on
+    # the 4,000 MB node of a partition with a 60-minute limit: Slurm would keep those jobs
+    # pending for ever; the plan names each before anything is submitted. The report's 4,000
+    # MB and 30 minutes fit.
     project = copy_project(tmp_path / "plan")
     result = subprocess.run(
         [sys.executable, "-m", "bloomtune.plan", "--workflow-profile", "profiles/slurm",
@@ -96,7 +98,9 @@ def test_the_plan_names_the_jobs_the_partition_can_never_start(cluster, tmp_path
     lines = result.stdout.splitlines()
     assert "slurm: these jobs can never start (Slurm would keep them pending):" in lines
     named = {line.split()[0]: line for line in lines if line.startswith("  ")}
-    assert set(named) == {"standardise", "tune", "best_epoch", "retrain", "evaluate"}, lines
+    training = {"tune", "best_epoch", "retrain", "evaluate"}
+    assert set(named) == {"download", "weights", "standardise", *training}, named
     assert f"(partition {cluster}):" in named["standardise"]
     assert "mem_mb 8000 > 4000 MB" in named["standardise"]
-    assert "mem_mb 16000 > 4000 MB" in named["tune"]
+    assert named["download"].endswith("runtime 120 min > the 60 min limit")
+    assert "mem_mb 16000 > 4000 MB; runtime 720 min > the 60 min limit" in named["tune"]
