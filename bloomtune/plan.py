@@ -43,9 +43,9 @@ class Job:
 
 
 def pending_jobs(configfiles: list[str], profile: str | None = None, targets: list[str] = (),
-                 everything: bool = False) -> list[Job]:  # fmt: skip
-    """The jobs `snakemake` would run now with these overlays (and profile), from its dry run
-    (`everything`: as if nothing had run yet)."""
+                 everything: bool = False, cwd: Path | None = None) -> list[Job]:  # fmt: skip
+    """The jobs `snakemake` would run now with these overlays (and profile) in the project at
+    `cwd` (here by default), from its dry run (`everything`: as if nothing had run yet)."""
     command = [sys.executable, "-m", "snakemake", "-n", "--cores", "all", *targets]
     if everything:
         command.append("--forceall")
@@ -54,7 +54,8 @@ def pending_jobs(configfiles: list[str], profile: str | None = None, targets: li
     if configfiles:
         command += ["--configfile", *configfiles]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=DRY_RUN_S)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=DRY_RUN_S,
+                                cwd=cwd)  # fmt: skip
     except subprocess.TimeoutExpired:
         raise UserError(f"snakemake -n did not finish in {DRY_RUN_S} s") from None
     text = result.stdout + result.stderr

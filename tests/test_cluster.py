@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
-from conftest import copy_project, snakemake, tool_env
+from conftest import copy_project, snakemake
 from slurm_cluster import one_node_cluster
+
+from bloomtune.plan import pending_jobs
+from bloomtune.slurm_fit import check_requests
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.cluster]
 RUNS = ["kt_random", "optuna_tpe"]
@@ -86,18 +87,14 @@ def test_a_failing_job_fails_the_run_with_its_slurm_state(cluster, tmp_path):
 def test_the_plan_names_the_jobs_the_partition_can_never_start(cluster, tmp_path):
     # The profile's own asks (standardise: 8 threads, 8,000 MB; 120 minutes for a download) on
     # the 4,000 MB node of a partition with a 60-minute limit: Slurm would keep those jobs
-    # pending for ever; the plan names each before anything is submitted. The report's 4,000
-    # MB and 30 minutes fit.
+    # pending for ever; the plan's check (`--workflow-profile`, here without its estimate, which
+    # tests/test_plan.py runs) names each from the dry run and `sinfo` before anything is
+    # submitted. The report's 4,000 MB and 30 minutes fit.
     project = copy_project(tmp_path / "plan")
-    result = subprocess.run(
-        [sys.executable, "-m", "bloomtune.plan", "--workflow-profile", "profiles/slurm",
-         "--configfile", "config/smoke.yaml"],
-        cwd=project, env=tool_env(), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.splitlines()
-    assert "slurm: these jobs can never start (Slurm would keep them pending):" in lines
-    named = {line.split()[0]: line for line in lines if line.startswith("  ")}
+    jobs = pending_jobs(["config/smoke.yaml"], "profiles/slurm", cwd=project)
+    lines = check_requests(jobs, str(project / "profiles/slurm")).splitlines()
+    assert lines[0] == "slurm: these jobs can never start (Slurm would keep them pending):"
+    named = {line.split()[0]: line for line in lines[1:]}
     training = {"tune", "best_epoch", "retrain", "evaluate"}
     assert set(named) == {"download", "weights", "standardise", *training}, named
     assert f"(partition {cluster}):" in named["standardise"]

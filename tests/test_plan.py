@@ -21,7 +21,8 @@ def test_the_plan_of_a_fresh_smoke_run_counts_every_job_and_its_epochs(tmp_path)
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    rows = {m[1]: m[2:] for m in re.finditer(r"^(\w+)\s+(\d+)\s+(\S+)\s+(\S+)", out, re.M)}
+    found = re.finditer(r"^(\w+)\s+(\d+)\s+(\S+)\s+(\S+)", out, re.M)
+    rows = {m[1]: m.groups()[1:] for m in found}
     # 5 tuners x 1 seed; smoke's budget binds at 2 trials x 2 epochs; best_epoch 2 epochs.
     assert rows["tune"][:2] == ("5", "20") and rows["best_epoch"][:2] == ("5", "10")
     assert rows["retrain"][:2] == ("5", "10") and rows["evaluate"][0] == "5"
