@@ -103,20 +103,24 @@ def image_counts(params: dict) -> dict:
         sizes = {"blog": {"train": 7169, "test": 1020},
                  "official": {"train": 1020, "validation": 1020, "test": 6149}}[split]  # fmt: skip
         return _tuning_split(sizes, 102, params)
-    if source == "synthetic":
+    if source == "synthetic":  # the synthetic source's own split rule, on its labels
+        import numpy as np
+
+        from bloomtune.data.dataset import stratified_holdout
+        from bloomtune.data.oxford import SPLITS
+        from bloomtune.data.synthetic import split_ids
+
         own = data["synthetic"]
-        per = own["images_per_class"]
-        n = max(1, round(0.2 * per))  # as data/synthetic.py splits each class
-        parts = {"trnid": n, "valid": n, "tstid": per - 2 * n}
-        if split == "blog":
-            sizes = {"train": parts["trnid"] + parts["tstid"], "test": parts["valid"]}
-        else:
-            sizes = {"train": parts["trnid"], "validation": parts["valid"], "test": parts["tstid"]}
-        k = own["n_classes"]
-        if "validation" not in sizes:  # carved per class, as data/dataset.py does
-            held = round(sizes["train"] * params["train"]["validation_fraction"])
+        labels = np.repeat(np.arange(own["n_classes"]), own["images_per_class"])
+        ids = split_ids(labels, np.random.default_rng(0))  # the sizes do not hang on the draw
+        parts = {name: np.concatenate([ids[key][0] for key in keys]) - 1
+                 for name, keys in SPLITS[split].items()}  # fmt: skip
+        sizes = {name: len(rows) for name, rows in parts.items()}
+        if "validation" not in sizes:  # carved per class, as data/dataset.py carves it
+            frac = params["train"]["validation_fraction"]
+            held = int(stratified_holdout(labels[parts["train"]], frac, 0).sum())
             sizes = {"train": sizes["train"] - held, "validation": held, "test": sizes["test"]}
-        return _tuning_split({name: size * k for name, size in sizes.items()}, k, params)
+        return _tuning_split(sizes, own["n_classes"], params)
     folder = Path(data["folder"]["path"] or ".")
     classes = [d for d in sorted(folder.iterdir()) if d.is_dir()] if folder.is_dir() else []
     total = sum(1 for c in classes for f in c.iterdir() if f.is_file())
