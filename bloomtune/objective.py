@@ -40,3 +40,15 @@ def best_epoch_of(history: list[dict], objective: str) -> dict | None:
         return None
     way = sign(objective)
     return max(scored, key=lambda h: (way * h[objective], -h["epoch"]))
+
+
+def nothing_yet(objective: str, scores) -> float:
+    """What a search counts as having scored before its first scored trial ends, in every
+    any-time view (the any-time score and the ranks at each budget fraction): the measure's worst
+    value, 0 for an accuracy; for a loss, which has no worst, the worst of `scores` (every trial
+    the compared searches scored), so that nothing yet is never better than something."""
+    if objective.endswith("accuracy"):
+        return 0.0
+    finite = [float(s) for s in scores if s is not None and math.isfinite(float(s))]
+    worst = max if not higher_is_better(objective) else min
+    return worst(finite) if finite else math.nan

@@ -207,6 +207,15 @@ def derive_seed(seed: int, *parts: int | str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
 
+def optimiser_seed(seed: int, *parts: int | str) -> int:
+    """The seed an optimiser's sampler or oracle starts from, derived from the repetition seed by
+    hash, in [1, 2**31 - 1]: never 0 (Keras Tuner reads 0 as "no seed"), never past what NumPy and
+    scikit-learn accept. Consecutive repetition seeds would not do: Keras Tuner advances its seed
+    by one per hyperparameter it samples, so with D dimensions seed s + D draws seed s's trials
+    shifted by one, and the repetitions would be overlapping copies of each other."""
+    return derive_seed(seed, "optimiser", *parts) % (2**31 - 1) + 1
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, directory: bool = False):
     """Yield a temporary sibling path; move it onto `path` only if the block succeeds.

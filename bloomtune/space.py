@@ -9,6 +9,7 @@ them in a `conditional_scope`, and a trial where one is inactive records it empt
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from bloomtune.errors import ParamsError
@@ -213,6 +214,21 @@ class SearchSpace:
     @property
     def conditional(self) -> bool:
         return any(d.when for d in self.dimensions)
+
+    @property
+    def size(self) -> float:
+        """How many configurations the space holds: math.inf with a float range; a conditional
+        dimension counted as always active, so at most this many."""
+        count = 1.0
+        for dim in self.dimensions:
+            if isinstance(dim, FloatRange):
+                return math.inf
+            if isinstance(dim, IntRange):
+                step = 1 if dim.log else dim.step
+                count *= (dim.high - dim.low) // step + 1
+            else:
+                count *= len(dim.choices)
+        return count
 
     def __iter__(self):
         return iter(self.dimensions)

@@ -73,9 +73,12 @@ def test_snakemake_runs_the_whole_dag(snakemake_project):
     assert summary["tuner"].tolist() == TUNERS
     html = (results / "report" / "report.html").read_text()
     assert "http://" not in html and "https://" not in html  # self-contained
-    assert 'class="headline"' in html and "none is claimed" in html  # the answer, and its limit
+    # The answer and its limit, then the figure of every repetition, before any table.
+    assert 'class="headline"' in html and "Nothing is shown: with one run per tuner" in html
+    assert html.index('class="headline"') < html.index("<img ") < html.index("<table")
+    assert "ranks first" not in html and "tie for first" not in html
     assert "Optimiser overhead" in html and summary["overhead_share"].between(0, 1).all()
-    assert html.count('src="data:image/png;base64,') == 5
+    assert html.count('src="data:image/png;base64,') == 6
     for tuner in TUNERS:
         assert f"<td>{tuner}</td>" in html
         metrics = json.loads(run_path(results / "metrics", tuner, ".json").read_text())
@@ -378,7 +381,8 @@ def test_dvc_metrics_and_plots_list_every_tuner(dvc_project):
     # The aggregates over repetitions with the report's statistics, a file beside them.
     aggregates = json.loads((dvc_project / "results/report/aggregates.json").read_text())
     assert aggregates["repetitions"] == 1
-    assert set(aggregates) == {"repetitions", "statistics", *TUNERS}
+    assert set(aggregates) == {"repetitions", "statistics", "independence", *TUNERS}
+    assert set(aggregates["independence"]) == set(TUNERS)
     assert aggregates["statistics"]["repetitions_needed"] == 9  # 5 tuners, every pair
     plots = dvc(["plots", "show", "--json"], dvc_project).stdout
     assert f"results/best_epoch/kt_random/seed_{SEED}/history.csv" in plots
@@ -440,6 +444,7 @@ def _replays_and_a_new_seed(snakemake_project, results, overlay):
     assert "replay/replay.html" in (results / "report" / "report.html").read_text()
     aggregates = json.loads((results / "report" / "replay" / "aggregates.json").read_text())
     assert aggregates["repetitions"] == 2 and set(aggregates["regret"]) == set(TUNERS)
+    assert set(aggregates["independence"]) == set(TUNERS) and "Independent repetitions" in page
     _edit(overlay, "replay.seeds", 3)
     assert set(snakemake_jobs(snakemake_project, both)) == {f"replay@{t}" for t in TUNERS} | {
         "replay_report"

@@ -115,7 +115,7 @@ def test_a_replayed_trials_epochs_and_seconds_are_the_tables(tmp_path):
 
 
 def test_a_pruner_prunes_in_replay(tmp_path):
-    _, _, rows = _replay(tmp_path / "s", "optuna_tpe_hyperband", max_trials=8,
+    _, _, rows = _replay(tmp_path / "s", "optuna_tpe_hyperband", max_trials=16,
                          max_total_epochs=None)  # fmt: skip
     assert any(r["status"] == "pruned" for r in rows)
     pruned = [r for r in rows if r["status"] == "pruned"]

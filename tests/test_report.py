@@ -3,6 +3,8 @@ claim a difference only where a paired test over the repetitions finds one."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -161,18 +163,19 @@ def _comparison(accuracy: dict[str, list[float]], anytime: dict[str, list[float]
     return Comparison(pd.DataFrame(rows), "val_accuracy", design)
 
 
-def test_the_headline_names_the_leaders_and_claims_no_difference_from_one_run():
-    text = headline(_comparison({"kt_random": [0.83], "optuna_tpe": [0.71]},
-                                {"kt_random": [0.61], "optuna_tpe": [0.64]}))  # fmt: skip
-    assert text.startswith("kt_random ranks first on test accuracy (0.8300), and optuna_tpe ")
-    assert "ranks first on the any-time curve" in text
-    assert "no difference between tuners can be tested, so none is claimed" in text
-    assert "Holm-corrected over this design's 1 comparisons" in text
-    assert "needs at least 6 repetitions to reach p < 0.05" in text
-    tied = headline(_comparison({"a": [0.5], "b": [0.5]}, {"a": [0.6], "b": [0.9]}))
-    assert tied.startswith("all 2 tuners tie for first on test accuracy (0.5000), and b ranks")
-    two = headline(_comparison({"a": [0.5], "b": [0.5], "c": [0.4]}))
-    assert two.startswith("a and b tie for first on test accuracy")
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def test_the_headline_claims_no_difference_and_no_first_place_from_one_run():
+    found = headline(_comparison({"kt_random": [0.83], "optuna_tpe": [0.71]},
+                                 {"kt_random": [0.61], "optuna_tpe": [0.64]}))  # fmt: skip
+    assert found.verdict.startswith("Nothing is shown: with one run per tuner no difference")
+    assert "needs at least 6 repetitions to reach p < 0.05" in found.verdict
+    assert found.evidence == []
+    for results in ({"a": [0.5], "b": [0.5]}, {"a": [0.5], "b": [0.5], "c": [0.4]}):
+        text = str(headline(_comparison(results)))
+        assert "first" not in text and _words(headline(_comparison(results)).verdict) <= 60
 
 
 RNG = np.random.default_rng(0)
@@ -188,27 +191,30 @@ def _wide_win(n: int) -> dict[str, list[float]]:
 
 
 def test_a_wide_win_in_every_repetition_is_called_significant_when_n_allows():
-    text = headline(_comparison(_wide_win(8)))
-    assert text.startswith("Over 8 repetitions, best ranks first on test accuracy (mean rank 1")
-    assert "Its lead on test accuracy is significant at 0.05 after Holm's correction over every " \
-        "other tuner." in text  # fmt: skip
-    assert "none is claimed" not in text
+    found = headline(_comparison(_wide_win(8)))
+    assert found.verdict == (
+        "Shown at 0.05 over 8 repetitions (3 paired Wilcoxon tests on test accuracy, "
+        "Holm-corrected): best is better than every other tuner."
+    )
+    assert "On the any-time score (a family of its own: 3 Wilcoxon tests" in found.evidence[0]
 
 
 def test_a_wide_win_with_too_few_repetitions_is_not_called_significant():
-    text = headline(_comparison(_wide_win(5)))
-    assert text.startswith("Over 5 repetitions, best ranks first on test accuracy")
-    assert "With 5 repetitions no difference can be significant" in text
+    found = headline(_comparison(_wide_win(5)))
     # 3 tuners, 3 pairs: 2^(1-5) = 0.0625, times 3 = 0.188; 7 repetitions needed.
-    assert "0.0625 x 3 = 0.188" in text and "at least 7 repetitions are needed" in text
-    assert "is significant at" not in text
+    assert found.verdict.startswith(
+        "Nothing is shown at 0.05: with 5 repetitions of the 7 this design needs"
+    )
+    assert "the smallest adjusted p 5 pairs can give is 0.188" in found.verdict
+    assert "mean ranks 1.00 to " in found.verdict and _words(found.verdict) <= 60
+    assert "is better than every" not in str(found)
 
 
 def test_equal_results_are_no_significant_difference():
     same = [0.5, 0.6, 0.55, 0.52, 0.58, 0.61, 0.49, 0.57]
-    text = headline(_comparison({"a": same, "b": same, "c": same}))
-    assert "No difference in test accuracy between any two tuners is significant" in text
-    assert "Friedman p = 1" in text
+    found = headline(_comparison({"a": same, "b": same, "c": same}))
+    assert "no difference in test accuracy is significant" in found.verdict
+    assert "Friedman p = 1" in found.verdict and "first" not in str(found)
 
 
 def test_bold_marks_only_a_significant_lead():
@@ -231,19 +237,36 @@ def test_bold_marks_only_a_significant_lead():
     assert bolded({"a": same, "b": same, "c": same})[0] == set()
 
 
-def test_anytime_areas_compare_searches_over_the_epochs_all_reached():
-    def run(scores, epochs):
-        ledger = pd.DataFrame(
-            {"trial": range(len(scores)), "score": scores, "epochs_run": epochs,
-             "wall_s": [1.0] * len(scores)}
-        )  # fmt: skip
-        return Run("t", 1, {}, {}, ledger, pd.DataFrame(), 1)
+def _run(scores, epochs, tuner="t"):
+    ledger = pd.DataFrame(
+        {"trial": range(len(scores)), "score": scores, "epochs_run": epochs,
+         "wall_s": [1.0] * len(scores)}
+    )  # fmt: skip
+    best = {"settings": {"budget": {"max_total_epochs": 4, "max_trials": 4, "max_epochs": 2}}}
+    return Run(tuner, 1, {}, best, ledger, pd.DataFrame(), 1)
 
+
+def test_anytime_areas_compare_searches_over_the_epochs_all_reached():
     # "slow" finds 0.9 only at epoch 6, past the 4 epochs "fast" reached: it is not counted.
-    # Epoch 1, before any trial has a score, is left out of both.
-    fast, slow = anytime_areas([run([0.5, 0.6], [2, 2]), run([0.1, 0.9], [2, 4])], "val_accuracy")
-    assert fast == pytest.approx((0.5 + 0.5 + 0.6) / 3)  # epochs 2, 3, 4
-    assert slow == pytest.approx(0.1)
+    # Epoch 1, before any trial has a score, counts as 0 in both.
+    fast, slow = anytime_areas([_run([0.5, 0.6], [2, 2]), _run([0.1, 0.9], [2, 4])],
+                               "val_accuracy")  # fmt: skip
+    assert fast == pytest.approx((0 + 0.5 + 0.5 + 0.6) / 4)  # epochs 1-4
+    assert slow == pytest.approx((0 + 0.1 + 0.1 + 0.1) / 4)
+
+
+def test_the_anytime_score_and_the_budget_ranks_follow_one_rule():
+    # Hyperband-like "short" scores 0.3 after one epoch; "long" scores 0.5 only after three.
+    # Leaving out the epochs before a first result (the old rule) gave long 0.5 > short 0.31,
+    # while the ranks at a quarter of the budget put short first: the two views disagreed.
+    from bloomtune.reporting.budgets import BudgetRanks
+
+    runs = [_run([0.3, 0.3, 0.3, 0.35], [1, 1, 1, 1], "short"), _run([0.5], [3], "long")]
+    short, long = anytime_areas(runs, "val_accuracy")  # over epochs 1-3, which both reached
+    assert (short, long) == pytest.approx((0.3, 0.5 / 3))
+    budgets = BudgetRanks(runs, "val_accuracy", [0.25, 1.0])
+    assert budgets.table(0.25).iloc[0].to_dict() == {"short": 0.3, "long": 0.0}  # same fill
+    assert budgets.mean_ranks(0.25).to_dict() == {"short": 1.0, "long": 2.0}
 
 
 def test_a_lead_significant_over_some_tuners_only_is_said_so_and_not_bolded():
@@ -252,10 +275,14 @@ def test_a_lead_significant_over_some_tuners_only_is_said_so_and_not_bolded():
     close = [0.79, 0.83, 0.77, 0.80, 0.84, 0.77, 0.79, 0.79]
     low = [v - 0.3 for v in best]
     comparison = _comparison({"best": best, "close": close, "low": low})
-    text = headline(comparison)
-    assert text.startswith("Over 8 repetitions, best ranks first on test accuracy")
-    assert "significant at 0.05 after Holm's correction over low, but not over close" in text
+    found = headline(comparison)
+    assert found.verdict == (
+        "Shown at 0.05 over 8 repetitions (3 paired Wilcoxon tests on test accuracy, "
+        "Holm-corrected): best is better than low; close is better than low; 1 of 3 pairs are "
+        "not separated."
+    )
     assert comparison.significant_leader("test_accuracy") is None
+    assert comparison.groups("test_accuracy") == [["best", "close"]]  # what the figure joins
 
 
 def _ledger_run(tuner: str, overhead: list[float], wall: list[float]):
@@ -297,42 +324,62 @@ def _five(n: int, seed: int = 1) -> dict[str, list[float]]:
 @pytest.mark.parametrize("n", [6, 8])
 def test_five_tuners_pairwise_need_nine_repetitions(n):
     comparison = _comparison(_five(n))
-    text = headline(comparison)
-    assert f"With {n} repetitions no difference can be significant" in text
-    assert "at least 9 repetitions are needed, so none is claimed" in text
-    assert f"x 10 = {10 * 2 ** (1 - n):.3g}" in text
-    assert "is significant at" not in text and comparison.bold("test_accuracy") == set()
+    found = headline(comparison)
+    assert f"with {n} repetitions of the 9 this design needs" in found.verdict
+    assert f"can give is {min(1.0, 10 * 2 ** (1 - n)):.3g}" in found.verdict  # capped at 1
+    assert "is better than" not in found.verdict and comparison.bold("test_accuracy") == set()
+    assert _words(found.verdict) <= 60
 
 
 def test_five_tuners_pairwise_call_the_winner_at_nine():
     comparison = _comparison(_five(9))
-    text = headline(comparison)
-    assert "Its lead on test accuracy is significant at 0.05 after Holm's correction over every " \
-        "other tuner." in text  # fmt: skip
+    found = headline(comparison)
+    assert found.verdict.endswith("best is better than every other tuner.")
     assert comparison.bold("test_accuracy") == {"best"}
+    assert comparison.groups("test_accuracy")[0][0] != "best"  # no bar reaches the best
 
 
 def test_against_a_control_four_tests_call_it_at_eight():
     design = Design("control", "kt_random")
     comparison = _comparison(_five(8), design=design)
     assert comparison.needed == 8 and len(comparison.pairs) == 4
-    text = headline(comparison)
-    assert "significantly better than kt_random: best" in text
+    found = headline(comparison)
+    assert "better than the control kt_random: best; 3 of 4 not separated from it" in str(found)
     assert comparison.bold("test_accuracy") == {"best"}
     seven = _comparison(_five(7), design=design)
-    assert "at least 8 repetitions are needed" in headline(seven)
+    assert "with 7 repetitions of the 8 this design needs" in headline(seven).verdict
     assert seven.bold("test_accuracy") == set()
 
 
-def test_below_the_needed_n_the_headline_grades_the_evidence_and_never_says_better_below_095():
-    clear = headline(_comparison({"best": [0.80, 0.82, 0.81, 0.83], "low": [0.5, 0.52, 0.51,
-                                                                             0.5]}))  # fmt: skip
-    assert "Graded evidence on test accuracy over 4 repetitions" in clear
+def test_below_the_needed_n_the_evidence_is_graded_with_its_n_and_its_priors_pull():
+    clear = str(headline(_comparison({"best": [0.80, 0.82, 0.81, 0.83],
+                                      "low": [0.5, 0.52, 0.51, 0.5]})))  # fmt: skip
+    assert "Graded evidence on test accuracy from 4 paired repetitions" in clear
     assert "best is better than low by more than 0.01 (probability" in clear
-    tie = headline(_comparison({"a": [0.80, 0.82, 0.81], "b": [0.801, 0.819, 0.812]}))
+    assert "with prior 0.01 and 2)" in clear and "with N = 4 it rests on 4 differences" in clear
+    # Three same-sign differences of 2-4 points: called, and how far it moves is shown.
+    three = headline(_comparison({"a": [0.80, 0.82, 0.85], "b": [0.77, 0.795, 0.81]}))
+    said = three.evidence[-1]
+    assert "a is better than b by more than 0.01 (probability 0.9" in said
+    import re
+
+    default, low, high = map(float, re.search(r"probability ([\d.]+); ([\d.]+) to ([\d.]+) "
+                                              r"with prior", said).groups())  # fmt: skip
+    assert low < default < high or low < high  # the prior moves it
+    tie = str(headline(_comparison({"a": [0.80, 0.82, 0.81], "b": [0.801, 0.819, 0.812]})))
     assert "are practically equal (probability" in tie
-    noisy = headline(_comparison({"a": [0.80, 0.78, 0.84], "b": [0.83, 0.80, 0.79]}))
-    assert "is better than" not in noisy and "ahead by more than 0.01 with probability" in noisy
+    noisy = str(headline(_comparison({"a": [0.80, 0.78, 0.84], "b": [0.83, 0.80, 0.79]})))
+    assert "is better than" not in noisy and "no pair reaches 0.95 (the largest:" in noisy
+
+
+def test_power_rows_take_the_best_mean_and_need_enough_differing_pairs():
+    # "a" and "b" tie on mean rank; "b" has the better mean. a - c differs in one pair only.
+    comparison = _comparison({"a": [0.6, 0.6, 0.6, 0.6], "b": [0.9, 0.5, 0.55, 0.58],
+                              "c": [0.6, 0.6, 0.6, 0.652]})  # fmt: skip
+    power = comparison.power().set_index("b")
+    assert set(power.index) == {"a", "c"} and (comparison.power()["a"] == "b").all()
+    two = _comparison({"a": [0.6, 0.6, 0.6], "b": [0.6, 0.6, 0.652]}).power()
+    assert two["differing"].tolist() == [1] and two["repetitions"].isna().all()
 
 
 def _budget_run(tuner: str, seed: int, scores: list[float]) -> Run:
@@ -344,24 +391,86 @@ def _budget_run(tuner: str, seed: int, scores: list[float]) -> Run:
     return Run(tuner, seed, {}, best, ledger, pd.DataFrame(), 1)
 
 
-def test_a_leader_that_changes_with_the_budget_is_named_in_the_headline():
+def test_a_budget_leader_is_named_only_where_the_friedman_test_is_significant():
     from bloomtune.reporting.budgets import BudgetRanks
 
-    # "early" finds 0.6 in its first trial (25 % of 8 epochs); "late" finds 0.9 in its third.
-    runs = [_budget_run("early", s, [0.6, 0.6, 0.6, 0.6]) for s in (1, 2, 3)]
-    runs += [_budget_run("late", s, [0.1, 0.2, 0.9, 0.9]) for s in (1, 2, 3)]
-    budgets = BudgetRanks(runs, "val_accuracy", [0.25, 0.5, 1.0])
-    assert budgets.leaders(0.25) == ["early"] and budgets.leaders(1.0) == ["late"]
-    assert budgets.mean_ranks(0.5).to_dict() == {"early": 1.0, "late": 2.0}
-    text = headline(_comparison({"early": [0.7] * 3, "late": [0.7] * 3}), budgets.change())
-    assert "The first place changes with the budget" in text
-    assert "at 25%: early" in text and "at 100%: late" in text
-    same = BudgetRanks(runs[:3] + [_budget_run("late", s, [0.1] * 4) for s in (1, 2, 3)],
-                       "val_accuracy", [0.25, 1.0])  # fmt: skip
-    assert same.change() is None
+    # "early" finds 0.6 in its first trial (25 % of 8 epochs); "late" 0.9 in its third; "mid"
+    # always between. Over 3 repetitions no Friedman test can be significant: nothing is said.
+    def runs(seeds):
+        out = [_budget_run("early", s, [0.6, 0.6, 0.6, 0.6]) for s in seeds]
+        out += [_budget_run("mid", s, [0.5, 0.5, 0.7, 0.7]) for s in seeds]
+        return out + [_budget_run("late", s, [0.1, 0.2, 0.9, 0.9]) for s in seeds]
+
+    few = BudgetRanks(runs((1, 2, 3)), "val_accuracy", [0.25, 0.5, 1.0])
+    assert few.leaders(0.25) == ["early"] and few.leaders(1.0) == ["late"]
+    assert few.change() is None  # Friedman p 0.05 at 3 blocks, times 3 fractions by Holm
+    many = BudgetRanks(runs(range(1, 9)), "val_accuracy", [0.25, 0.5, 1.0])
+    said = many.change()
+    assert "Holm-corrected over 3 budget fractions" in said
+    assert "at 25% (adjusted p = " in said and "lowest mean rank: early, 1.00" in said
+    assert "at 100% (adjusted p = " in said and "lowest mean rank: late, 1.00" in said
+    text = str(headline(_comparison({t: [0.7] * 8 for t in ("early", "mid", "late")}), said))
+    assert said in text and "first" not in text
 
 
-def test_tuners_with_identical_results_in_every_repetition_are_named():
+def test_tuners_with_identical_results_say_only_what_their_ledgers_show():
+    from bloomtune.reporting.document import identical_text
+
     same = [0.5, 0.6, 0.7]
     comparison = _comparison({"a": same, "b": same, "c": [0.4, 0.6, 0.7]})
     assert comparison.identical() == [("a", "b")]
+    reps = comparison.repetitions
+    reps["pruned"] = [0, 0, 0, 3, 0, 1, 0, 0, 0]  # b pruned 4 trials over its repetitions
+    reps["best_hyperparameters"] = ["x=1", "x=2", "x=3", "x=1", "x=2", "x=9", "x=1", "x=1", "x=1"]
+    said = identical_text(comparison)
+    assert "would have been a best" not in said
+    assert "the same best hyperparameters in 2 of 3 repetitions; trials pruned: a 0, b 4" in said
+
+
+def test_coinciding_lines_of_the_rank_figure_are_named_and_drawn_apart(tmp_path):
+    from bloomtune.reporting.captions import rank_over_budget
+    from bloomtune.reporting.figures import coinciding
+    from bloomtune.reporting.figures import rank_over_budget as draw
+
+    frame = pd.DataFrame({"fraction": [0.5, 1.0] * 3, "tuner": ["a", "a", "b", "b", "c", "c"],
+                          "mean_rank": [1.5, 1.5, 1.5, 1.5, 3.0, 3.0]})  # fmt: skip
+    assert coinciding(frame) == [["a", "b"]]
+    assert "Lines that lie on each other: a and b." in rank_over_budget(
+        3, [0.5, 1.0], coinciding(frame)
+    )
+    from bloomtune.plotting import plt
+
+    seen = {}
+    original = plt.Axes.plot
+
+    def plot(self, *args, **kwargs):
+        seen[kwargs.get("label")] = (kwargs.get("marker"), kwargs.get("markersize"))
+        return original(self, *args, **kwargs)
+
+    plt.Axes.plot = plot
+    try:
+        draw(frame, tmp_path / "rank.png", {"a": "red", "b": "blue", "c": "green"})
+    finally:
+        plt.Axes.plot = original
+    assert seen["a"] != seen["b"]  # a's marker shows around b's
+
+
+def test_the_independence_check_flags_shifted_copies_and_not_independent_draws():
+    from bloomtune.reporting.independence import overlap
+
+    rng = np.random.default_rng(0)
+    stream = [(float(v),) for v in rng.uniform(size=40)]
+    shifted = [stream[k : k + 8] for k in range(0, 24, 3)]  # each 3 trials on from the last
+    found = overlap(shifted, math.inf)
+    assert found["flagged"] and found["run_share"] > 0.5 and found["expected_share"] == 0
+    independent = [[(float(v),) for v in rng.uniform(size=8)] for _ in range(8)]
+    assert overlap(independent, math.inf) == pytest.approx({
+        "trials": 64, "share": 0.0, "expected_share": 0.0, "run_share": 0.0,
+        "expected_run_share": 0.0, "flagged": False})  # fmt: skip
+    # A small grid: independent draws coincide by chance, as often as its size says, and a
+    # configuration repeated back to back (an optimiser that converged) is no shared run.
+    grid = [[(int(v),) for v in rng.integers(0, 6, 4)] for _ in range(200)]
+    found = overlap(grid, 6)
+    assert found["share"] == pytest.approx(found["expected_share"], abs=0.02)
+    assert not found["flagged"]
+    assert overlap([[(1,), (1,), (2,)], [(1,), (1,), (3,)]], math.inf)["run_share"] == 0.0

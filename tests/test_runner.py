@@ -256,3 +256,35 @@ def test_seed_zero_draws_the_same_trials_in_every_tuner(tmp_path):
             rows = sorted(run.rows(), key=lambda r: r["trial"])
             drawn.append([[r[k] for k in settings.space.names] for r in rows])
         assert drawn[0] == drawn[1] and len(drawn[0]) >= 2, tuner
+
+
+def test_repetitions_draw_independent_configurations_in_every_tuner(tmp_path):
+    # Repetition seeds 1..12 of every default tuner: no two repetitions share a run of two or
+    # more consecutive, different configurations at any shift. Keras Tuner advances its seed by
+    # one per sampled hyperparameter, so with the repetition seed handed over as it is, seed
+    # s + 5 (5 dimensions) drew seed s's trials shifted by one (an evaluator stands in for
+    # training: only the choices matter here).
+    import itertools
+
+    from tuning_data import smoke_params
+
+    from bloomtune.tuning.frameworks import framework
+
+    overlay = {"tuners": {"kt_bayesian": {"num_initial_points": 3}}}  # random until trial 3
+    for tuner in smoke_params()["tuners"]:
+        drawn = []
+        for seed in range(1, 13):
+            folder = tmp_path / tuner / str(seed)
+            folder.mkdir(parents=True)
+            settings, run = _fake_runner(
+                folder, lambda trial: _epochs(0.3 + 0.05 * (trial % 5), 0.4), tuner,
+                {**overlay, "seeds": [seed]}, max_trials=5, max_epochs=3, max_total_epochs=12,
+            )  # fmt: skip
+            assert settings.seed == seed
+            framework(settings.tuner.framework).adapter().search(settings, run, folder)
+            rows = sorted(run.rows(), key=lambda r: r["trial"])
+            drawn.append([tuple(r[k] for k in settings.space.names) for r in rows])
+        runs = [{(a, b) for a, b in itertools.pairwise(r) if a != b} for r in drawn]
+        assert all(len(r) >= 3 for r in drawn), tuner
+        for i, j in itertools.combinations(range(12), 2):
+            assert not runs[i] & runs[j], (tuner, i + 1, j + 1, runs[i] & runs[j])

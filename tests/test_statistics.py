@@ -22,28 +22,37 @@ TABLE = pd.DataFrame(
 )
 
 
-def test_interval_is_scipys_seeded_percentile_bootstrap_and_stays_in_range():
+def test_interval_is_students_t_cut_to_the_measures_range():
     values = TABLE["a"]
     got = st.interval(values)
-    again = stats.bootstrap((values.to_numpy(),), np.mean, n_resamples=st.BOOTSTRAP_RESAMPLES,
-                            method="percentile", random_state=0).confidence_interval  # fmt: skip
+    t = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
     assert got["mean"] == pytest.approx(values.mean())
     assert got["std"] == pytest.approx(values.std(ddof=1))
-    assert (got["low"], got["high"]) == pytest.approx((again.low, again.high))
-    assert got["low"] < got["mean"] < got["high"]
-    assert st.interval(values) == got  # seeded: the same values, the same interval
-    # A top-5 accuracy near 1 over 3 repetitions: Student's t reaches past 1, the bootstrap not.
+    assert (got["low"], got["high"]) == pytest.approx(t)
+    # A top-5 accuracy near 1 over 3 repetitions: Student's t reaches past 1 and is cut there.
     top5 = [0.93, 0.998, 1.0]
     t_high = stats.t.interval(0.95, 2, loc=np.mean(top5), scale=stats.sem(top5))[1]
-    assert t_high > 1 and st.interval(top5)["high"] <= 1.0
-    assert st.interval([0.02, 0.5, 0.9])["low"] >= 0.02  # a loss's interval stays >= 0
+    assert t_high > 1 and st.interval(top5, bounds=(0.0, 1.0))["high"] == 1.0
+    assert st.interval([0.02, 0.5, 0.9], bounds=(0.0, math.inf))["low"] == 0.0  # a loss >= 0
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_the_95_percent_interval_covers_the_mean_95_percent_of_the_time(n):
+    # 1,000 samples of n normal values: the interval holds the true mean in 95 % of them
+    # (binomial sd 0.7 %). A percentile bootstrap covers about 75 % at n = 3.
+    rng = np.random.default_rng(n)
+    covered = 0
+    for _ in range(1000):
+        found = st.interval(rng.normal(0.5, 0.1, n), bounds=(0.0, 1.0))
+        covered += found["low"] <= 0.5 <= found["high"]
+    assert 0.93 <= covered / 1000 <= 0.97
 
 
 def test_interval_with_one_or_two_values_or_no_spread():
     one = st.interval([0.5])
     assert one["mean"] == 0.5 and math.isnan(one["std"]) and math.isnan(one["low"])
-    two = st.interval([0.5, 0.7])
-    assert 0.5 <= two["low"] < two["high"] <= 0.7  # resampled means of two values
+    two = st.interval([0.5, 0.7], bounds=(0.0, 1.0))
+    assert two["low"] == 0.0 and two["high"] == 1.0  # t with 1 degree of freedom: 12.7 sd
     same = st.interval([0.4, 0.4, 0.4])
     assert same["low"] == same["high"] == pytest.approx(0.4) and same["std"] == 0
 
@@ -67,11 +76,16 @@ def test_friedman_is_scipys_and_needs_three_tuners_and_two_repetitions():
     assert st.friedman(equal)["p"] == 1.0  # every block tied: no evidence
 
 
-def test_pairwise_wilcoxon_with_holm_matches_scipy_and_statsmodels():
+def _exact_by_permutation(d) -> float:
+    """SciPy's permutation test of the signed-rank statistic, every sign pattern enumerated."""
+    method = stats.PermutationMethod(n_resamples=np.inf)
+    return float(stats.wilcoxon(d, method=method).pvalue)
+
+
+def test_pairwise_wilcoxon_with_holm_matches_an_enumeration_and_statsmodels():
     pairs = st.pairwise(TABLE, higher_is_better=True).set_index(["a", "b"])
-    raw = [
-        stats.wilcoxon(TABLE[x], TABLE[y]).pvalue for x, y in [("a", "b"), ("a", "c"), ("b", "c")]
-    ]
+    raw = [_exact_by_permutation(TABLE[x] - TABLE[y]) for x, y in [("a", "b"), ("a", "c"),
+                                                                     ("b", "c")]]  # fmt: skip
     assert pairs["p"].tolist() == pytest.approx(raw)
     assert pairs["p_holm"].tolist() == pytest.approx(multipletests(raw, method="holm")[1])
     # a beats b in every repetition: the largest effect. b - c is -0.01, 0.05, 0 (dropped), 0.02,
@@ -80,6 +94,81 @@ def test_pairwise_wilcoxon_with_holm_matches_scipy_and_statsmodels():
     assert pairs.loc[("b", "c"), "effect"] == pytest.approx(0.8)
     flipped = st.pairwise(TABLE, higher_is_better=False).set_index(["a", "b"])
     assert flipped.loc[("a", "b"), "effect"] == -1.0
+
+
+@pytest.mark.parametrize(
+    ("differences", "exact"),
+    [
+        # By hand. Two opposite pairs of equal size among 20: ranks 1.5 and 1.5, T+ = 1.5 is the
+        # centre of {0, 1.5, 1.5, 3}: p = 1 (SciPy's default gave 0.655, a normal approximation).
+        ([0.1, -0.1] + [0.0] * 18, 1.0),
+        ([0.1] + [0.0] * 19, 1.0),  # one pair differs: nothing to test (SciPy's default: 0.317)
+        ([0.1] * 5 + [0.0] * 15, 0.0625),  # 5 on one side: 2 / 2^5 (SciPy's default: 0.025)
+        # |d| = 1, 1, 2 rank 1.5, 1.5, 3; T+ = 1.5 + 3 = 4.5, 1.5 from the centre 3. Of the 8
+        # sign patterns, T+ in {0, 1.5, 1.5, 4.5, 4.5, 6} is as far: 6 of 8 -> 0.75.
+        ([1.0, -1.0, 2.0], 0.75),
+    ],
+)
+def test_the_signed_rank_p_is_exact_with_zeros_and_ties(differences, exact):
+    d = np.asarray(differences)
+    assert st.wilcoxon_p(d, np.zeros(len(d))) == pytest.approx(exact)
+    if np.count_nonzero(d) > 1:  # zeros drop out: enumerate the signs of the others only
+        assert st.wilcoxon_p(d, np.zeros(len(d))) == pytest.approx(
+            _exact_by_permutation(d[d != 0])
+        )
+
+
+def test_the_exact_p_agrees_with_a_full_enumeration_on_random_tied_differences():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        d = rng.choice([-2.0, -1.0, 0.0, 0.0, 1.0, 1.0, 2.0, 3.0], size=int(rng.integers(2, 12)))
+        assert st.wilcoxon_p(d, np.zeros(len(d))) == pytest.approx(_exact_by_permutation(d))
+    # Past what an enumeration can do (2^40 sign patterns): still exact, and symmetric.
+    d = rng.normal(0, 1, 40).round(1)
+    assert st.wilcoxon_p(d, np.zeros(40)) == pytest.approx(st.wilcoxon_p(-d, np.zeros(40)))
+
+
+def test_a_fixed_table_with_zeros_and_ties_matches_independent_implementations(tmp_path):
+    """Friedman, the Wilcoxon p's, Holm and the critical-difference bars on one table, each
+    against another implementation: the Friedman statistic by its textbook formula with the tie
+    correction, the p's by SciPy's permutation enumeration, Holm by hand, the bars against
+    scikit-posthocs' own grouping of the p's."""
+    from scikit_posthocs import sign_array
+
+    from bloomtune.reporting.figures import critical_difference
+
+    table = pd.DataFrame({
+        "a": [0.80, 0.80, 0.75, 0.90, 0.85, 0.70, 0.82, 0.81],
+        "b": [0.80, 0.78, 0.75, 0.85, 0.80, 0.72, 0.80, 0.83],  # ties a in rows 0 and 2
+        "c": [0.60, 0.65, 0.62, 0.70, 0.61, 0.60, 0.64, 0.66],
+    })  # fmt: skip
+    ranked = st.ranks(table, True).to_numpy()
+    n, k = ranked.shape
+    chi2 = 12 / (n * k * (k + 1)) * (ranked.sum(0) ** 2).sum() - 3 * n * (k + 1)
+    ties = sum((c**3 - c).sum() for c in (np.unique(r, return_counts=True)[1] for r in ranked))
+    chi2 /= 1 - ties / (n * (k**3 - k))
+    got = st.friedman(table)
+    assert got["statistic"] == pytest.approx(chi2)
+    assert got["p"] == pytest.approx(stats.chi2.sf(chi2, k - 1))
+    pairs = st.pairwise(table, True).set_index(["a", "b"])
+    raw = {(x, y): _exact_by_permutation(table[x] - table[y]) for x, y in pairs.index}
+    assert pairs["p"].to_dict() == pytest.approx(raw)
+    # Holm by hand: the i-th smallest p times (m - i), running maximum, capped at 1.
+    order = sorted(raw, key=raw.get)
+    adjusted, running = {}, 0.0
+    for i, key in enumerate(order):
+        running = max(running, min(1.0, (len(order) - i) * raw[key]))
+        adjusted[key] = running
+    assert pairs["p_holm"].to_dict() == pytest.approx(adjusted)
+    # c loses to a and b in all 8 repetitions: separated from both; a - b has two zeros, tied
+    # differences (0.02 four times, 0.05 twice) and both signs: not separated. One bar: a, b.
+    p = pd.DataFrame(1.0, index=table.columns, columns=table.columns)
+    for (x, y), value in adjusted.items():
+        p.loc[x, y] = p.loc[y, x] = value
+    signs = sign_array(p, alpha=st.ALPHA)
+    assert (signs[0, 1], signs[0, 2], signs[1, 2]) == (0, 1, 1)  # a, b, c
+    drawn = critical_difference(st.ranks(table, True).mean(), p, tmp_path / "cd.png")
+    assert len(drawn["crossbars"]) == 1
 
 
 def test_pairwise_with_equal_results_or_one_repetition_finds_nothing():
@@ -158,11 +247,13 @@ def test_anytime_band_and_area_on_a_common_grid():
     second = pd.DataFrame({"epochs": [3, 6], "best": [0.4, 0.6]})
     grid = np.array([1, 2, 3, 4, 5, 6])
     assert st.on_grid(first, "epochs", grid)[:3] == pytest.approx([np.nan, 0.2, 0.2], nan_ok=True)
+    assert st.on_grid(first, "epochs", grid, before=0.0)[:2].tolist() == [0.0, 0.2]
     band = st.anytime_band([first, second], "epochs", grid)
     assert band["median"].tolist()[1:] == pytest.approx([0.2, 0.3, 0.45, 0.45, 0.55])
     assert math.isnan(band["median"][0])
-    assert st.anytime_area(first, "epochs", grid) == pytest.approx(
-        np.mean([0.2, 0.2, 0.5, 0.5, 0.5])
+    # Epoch 1, before the first scored trial, counts as the measure's worst value (0).
+    assert st.anytime_area(first, "epochs", grid, 0.0) == pytest.approx(
+        np.mean([0.0, 0.2, 0.2, 0.5, 0.5, 0.5])
     )
 
 

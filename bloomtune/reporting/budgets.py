@@ -4,13 +4,12 @@ read at, by default, 25 %, 50 % and 100 %), with a Friedman test at each fractio
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from bloomtune.objective import higher_is_better
 from bloomtune.reporting import statistics
 from bloomtune.reporting.figures import best_so_far
-from bloomtune.reporting.runs import Run
+from bloomtune.reporting.runs import Run, nothing_yet
 
 
 def epoch_budget(best: dict) -> int:
@@ -25,10 +24,12 @@ class BudgetRanks:
     def __init__(self, runs: list[Run], objective: str, fractions):
         self.objective, self.fractions = objective, [float(f) for f in fractions]
         self.tuners = list(dict.fromkeys(r.tuner for r in runs))
+        self.before = nothing_yet(runs, objective)  # the any-time score's rule too
         rows = []
         for run in runs:
             curve, budget = best_so_far(run.ledger, objective), epoch_budget(run.best)
-            reached = statistics.on_grid(curve, "epochs", [f * budget for f in self.fractions])
+            grid = [f * budget for f in self.fractions]
+            reached = statistics.on_grid(curve, "epochs", grid, self.before)
             rows += [
                 {"tuner": run.tuner, "seed": run.seed, "fraction": f, "best": float(value)}
                 for f, value in zip(self.fractions, reached, strict=True)
@@ -36,12 +37,10 @@ class BudgetRanks:
         self.scores = pd.DataFrame(rows, columns=["tuner", "seed", "fraction", "best"])
 
     def table(self, fraction: float) -> pd.DataFrame:
-        """Repetitions by tuners at `fraction`; a search with no scored trial by then ranks
-        last (it has nothing to show yet)."""
+        """Repetitions by tuners at `fraction`; a search with no scored trial by then has the
+        measure's worst value (runs.nothing_yet), as in the any-time score."""
         mine = self.scores[self.scores["fraction"] == fraction]
-        wide = mine.pivot(index="seed", columns="tuner", values="best")[self.tuners]
-        worst = -np.inf if higher_is_better(self.objective) else np.inf
-        return wide.astype(float).fillna(worst)
+        return mine.pivot(index="seed", columns="tuner", values="best")[self.tuners].astype(float)
 
     def mean_ranks(self, fraction: float) -> pd.Series:
         return statistics.ranks(self.table(fraction), higher_is_better(self.objective)).mean()
@@ -62,23 +61,32 @@ class BudgetRanks:
             ]  # fmt: skip
         return pd.DataFrame(rows)
 
-    def change(self, alpha: float = statistics.ALPHA) -> str | None:
-        """One sentence when the first place changes with the budget, else None; it says
-        whether the Friedman test finds the ranks different anywhere (else: a hint only)."""
-        leaders = {f: self.leaders(f) for f in self.fractions}
-        if len({tuple(v) for v in leaders.values()}) < 2:
-            return None
-        said = "; ".join(f"at {f:.0%}: {' and '.join(v)}" for f, v in leaders.items())
+    def friedman_holm(self) -> dict[float, float | None]:
+        """The Friedman p at each fraction, Holm-corrected over the fractions tested (one family:
+        the headline draws on all of them); None where the test does not apply."""
+        from statsmodels.stats.multitest import multipletests
+
         tested = {f: statistics.friedman(self.table(f)) for f in self.fractions}
-        ps = ", ".join(f"{f:.0%} {t['p']:.2g}" for f, t in tested.items() if t)
-        if any(t and t["p"] < alpha for t in tested.values()):
-            verdict = f"the ranks differ significantly somewhere (Friedman p: {ps})"
-        else:
-            verdict = (
-                f"but at no share of the budget do the ranks differ significantly (Friedman p: "
-                f"{ps or 'not testable'}): a hint, not a finding"
-            )
+        raw = {f: t["p"] for f, t in tested.items() if t}
+        adjusted = dict(zip(raw, multipletests(list(raw.values()), method="holm")[1], strict=True))
+        return {f: (float(adjusted[f]) if f in adjusted else None) for f in self.fractions}
+
+    def change(self, alpha: float = statistics.ALPHA) -> str | None:
+        """One sentence naming each fraction of the budget at which the Friedman test finds the
+        ranks different (Holm over the fractions), with the lowest mean rank there; None where it
+        finds none: no budget leader is named without a significant test."""
+        said = []
+        for f, p in self.friedman_holm().items():
+            if p is not None and p < alpha:
+                ranks = self.mean_ranks(f).round(9)
+                lowest = list(ranks.index[ranks == ranks.min()])
+                said.append(f"at {f:.0%} (adjusted p = {p:.2g}; lowest mean rank: "
+                            f"{' and '.join(lowest)}, {ranks.min():.2f})")  # fmt: skip
+        if not said:
+            return None
         return (
-            "The first place changes with the budget (mean rank by the best validation score "
-            f"reached by then; {said}); {verdict}."
+            "By the best validation score reached so far, the tuners' ranks differ (Friedman "
+            f"test, Holm-corrected over {len(self.fractions)} budget fractions) "
+            + "; ".join(said)
+            + "; which pairs differ there is not tested."
         )

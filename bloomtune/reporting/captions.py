@@ -22,15 +22,20 @@ HYPERPARAMETERS = "Every trial's hyperparameters, by tuner and status (all repet
 IMPORTANCES = "Hyperparameter importances (Optuna's fANOVA) from each Optuna tuner's trials."
 
 
+def _untested(design) -> str:
+    """What a bar joining two tuners means under the control design."""
+    if design.comparisons != "control":
+        return ""
+    return (
+        f" Only pairs with the control {design.control} are tested; a bar may join two others "
+        "that no test compared."
+    )
+
+
 def critical_difference(n: int, tuners: int, design) -> str:
     if n < 2 or tuners < 2:
         return "A critical-difference diagram needs two or more repetitions."
-    untested = (
-        f" Only pairs with the control {design.control} are tested; a bar may join two others "
-        "that no test compared."
-        if design.comparisons == "control"
-        else ""
-    )
+    untested = _untested(design)
     return (
         f"Mean rank on test accuracy over {n} repetitions (1 is best). A bar joins tuners "
         f"whose difference is not significant (paired Wilcoxon, Holm-corrected, p < "
@@ -38,12 +43,25 @@ def critical_difference(n: int, tuners: int, design) -> str:
     )
 
 
-def rank_over_budget(n: int, fractions) -> str:
+def rank_over_budget(n: int, fractions, coinciding=()) -> str:
     shares = ", ".join(f"{f:.0%}" for f in fractions)
+    same = "; ".join(" and ".join(group) for group in coinciding)
     return (
         f"Each tuner's mean rank over {n} repetitions by the best validation score its search had "
         f"reached at {shares} of the epoch budget (1 is best; a search with no scored trial by "
-        "then ranks last)."
+        "then counts the measure's worst value, as in the any-time score). Each tuner has its "
+        "own marker, smaller in params order."
+        + (f" Lines that lie on each other: {same}." if same else "")
+    )
+
+
+def repetitions(n: int, label: str, design, interval: str) -> str:
+    untested = _untested(design)
+    return (
+        f"Each tuner's {n} repetitions as dots on {label}, best mean on top; the tick is the "
+        f"mean, the line its {interval}. A grey bar at the left joins tuners that no test "
+        f"separates (paired Wilcoxon, Holm-corrected over {design.describe_short()}, p < "
+        f"{design.alpha}): their order is not a finding." + untested
     )
 
 

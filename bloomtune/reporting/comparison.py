@@ -1,11 +1,13 @@
 """The comparison over repetitions: per-tuner means with confidence intervals, ranks, paired tests,
-which cells may be bold, and the report's leading sentence. Never claims more than the tests show.
+which cells may be bold, and the report's headline: one sentence of verdict, then the graded
+evidence. Never claims more than the tests show: no first place without a significant test.
 
 Input is the per-repetition table (runs.repetitions): one row per tuner and seed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -51,6 +53,9 @@ class Design:
             return [(t, self.control) for t in tuners if t != self.control]
         return statistics.all_pairs(tuners)
 
+    def describe_short(self) -> str:
+        return "the tests against the control" if self.comparisons == "control" else "every pair"
+
     def describe(self, tuners: list[str]) -> str:
         m = len(self.pairs(tuners))
         if self.comparisons == "control":
@@ -83,6 +88,41 @@ class Comparison:
     @property
     def smallest_adjusted_p(self) -> float:
         return statistics.smallest_adjusted_p(self.n, len(self.pairs))
+
+    def bounds(self, column: str) -> tuple[float, float]:
+        """The range a column's values can take: an accuracy's [0, 1], anything else's [0, inf)
+        (losses, seconds, counts)."""
+        accuracy = "accuracy" in column or (
+            column in ("best_validation", "anytime_area") and self.objective.endswith("accuracy")
+        )
+        return (0.0, 1.0) if accuracy else (0.0, math.inf)
+
+    def means(self, measure: str) -> pd.Series:
+        """Each tuner's mean, best first (ties in params order)."""
+        means = self.table(measure).mean()
+        way = 1 if self.higher_is_better(measure) else -1
+        return means.iloc[sorted(range(len(means)), key=lambda i: -way * means.iloc[i])]
+
+    def separated(self, measure: str) -> set[frozenset]:
+        """The pairs of tuners a test of this design separates (Holm-adjusted p < alpha)."""
+        alpha = self.design.alpha
+        return {frozenset((r.a, r.b)) for r in self.pairwise(measure).itertuples()
+                if r.p_holm < alpha}  # fmt: skip
+
+    def groups(self, measure: str) -> list[list[str]]:
+        """Tuners in order of their mean, in the longest runs that no test separates (every pair
+        within a run has Holm-adjusted p >= alpha, or was not tested): what a figure joins."""
+        order, apart = list(self.means(measure).index), self.separated(measure)
+        runs: list[tuple[int, int]] = []
+        for i in range(len(order)):
+            j = i
+            while j + 1 < len(order) and all(
+                frozenset((order[k], order[j + 1])) not in apart for k in range(i, j + 1)
+            ):
+                j += 1
+            if j > i and not any(a <= i and j <= b for a, b in runs):
+                runs.append((i, j))
+        return [order[a : b + 1] for a, b in runs]
 
     def higher_is_better(self, measure: str) -> bool:
         way = MEASURES[measure]
@@ -138,14 +178,16 @@ class Comparison:
         return pd.DataFrame(rows, columns=["a", "b", "p_a", "p_rope", "p_b"])
 
     def power(self, measure: str = "test_accuracy") -> pd.DataFrame:
-        """For the leader against each other tuner (all pairs) or each tuner against the
-        control: the mean difference and an estimate of the repetitions a paired test would need
-        for 80 % power at that effect, at alpha over the design's number of tests."""
+        """For the tuner of best mean against each other tuner (all pairs) or each tuner against
+        the control: the mean difference, how many pairs differ, and an estimate of the
+        repetitions a paired test would need for 80 % power at that effect, at alpha over the
+        design's number of tests (none from fewer than statistics.POWER_MIN_DIFFERING differing
+        pairs)."""
         table, m = self.table(measure), len(self.pairs)
         if self.design.comparisons == "control":
             pairs = self.pairs
         else:
-            leader = self.leaders(measure)[0]
+            leader = self.means(measure).index[0]  # the best mean (mean ranks may tie)
             pairs = [(leader, t) for t in self.tuners if t != leader]
         rows = []
         for a, b in pairs:
@@ -154,8 +196,10 @@ class Comparison:
             if needed is not None:
                 needed = max(needed, self.needed)  # the Wilcoxon test's floor
             rows.append({"a": a, "b": b, "mean_difference": float(d.mean()),
+                         "differing": int(np.count_nonzero(d)),
                          "repetitions": needed})  # fmt: skip
-        return pd.DataFrame(rows, columns=["a", "b", "mean_difference", "repetitions"])
+        columns = ["a", "b", "mean_difference", "differing", "repetitions"]
+        return pd.DataFrame(rows, columns=columns)
 
     def identical(self) -> list[tuple[str, str]]:
         """Pairs of tuners whose test results were the same in every repetition."""
@@ -191,14 +235,15 @@ class Comparison:
 
     def summary(self) -> pd.DataFrame:
         """summary.csv: per tuner, each measure's mean (under its own name), standard deviation and
-        95 % t interval; mean ranks; the most frequent best hyperparameters."""
+        95 % Student's t interval of the mean cut to the measure's range (bounds); mean ranks;
+        the most frequent best hyperparameters."""
         rows = []
         reps = self.repetitions
         for tuner in self.tuners:
             mine = reps[reps["tuner"] == tuner]
             row = {"tuner": tuner, "framework": mine["framework"].iloc[0], "repetitions": self.n}
             for column in [*MEASURES, *DESCRIBED]:
-                got = statistics.interval(mine[column])
+                got = statistics.interval(mine[column], bounds=self.bounds(column))
                 row[column] = got["mean"]
                 row[f"{column}_std"] = got["std"]
                 row[f"{column}_ci_low"] = got["low"]
@@ -225,156 +270,180 @@ class Comparison:
         ]
 
 
-def _first(leaders: list[str], tuners: list[str]) -> str:
-    if len(leaders) == 1:
-        return f"{leaders[0]} ranks first"
-    if len(leaders) == len(tuners):
-        return f"all {len(tuners)} tuners tie for first"
-    return f"{', '.join(leaders[:-1])} and {leaders[-1]} tie for first"
+CALL = 0.95  # the posterior probability from which the report calls one tuner better
+PRIMARY = ("test_accuracy", "test accuracy")  # what the verdict is about: the protocol's end
+ANYTIME = ("anytime_area", "the any-time score")
+MAX_LISTED = 4  # significant pairs named in the verdict; more are counted (and tabled below)
 
 
-def _significance(comparison: Comparison, measure: str, label: str) -> str:
-    """One sentence on whether the leader's lead on `measure` is significant (all pairs)."""
-    alpha = comparison.design.alpha
-    lead = comparison.lead(measure)
-    over = sorted(t for t, p in lead.items() if p < alpha)
-    not_over = sorted(t for t, p in lead.items() if p >= alpha)
-    corrected = f"at {alpha} after Holm's correction"
-    if lead and not not_over:
-        return f"Its lead on {label} is significant {corrected} over every other tuner."
-    if over:
-        worst = max(lead[t] for t in not_over)
-        return (
-            f"Its lead on {label} is significant {corrected} over {', '.join(over)}, but not over "
-            f"{', '.join(not_over)} (adjusted p up to {worst:.2g})."
-        )
-    if (comparison.pairwise(measure)["p_holm"] < alpha).any():
-        who = "Its lead" if lead else "No single tuner leads, and the first places' lead"
-        return f"{who} on {label} is not significant {corrected} over any other tuner."
+@dataclass(frozen=True)
+class Headline:
+    """The answer: one sentence of verdict (bold, first on the page, about the test measure),
+    a warning where the repetitions are not independent, then the graded evidence (plain, under
+    the figure of repetitions)."""
+
+    verdict: str
+    evidence: list[str] = field(default_factory=list)
+    warning: str | None = None
+
+    def __str__(self) -> str:
+        return " ".join([self.verdict, *filter(None, [self.warning]), *self.evidence])
+
+
+def _names(tuners) -> str:
+    tuners = list(tuners)
+    return tuners[0] if len(tuners) == 1 else f"{', '.join(tuners[:-1])} and {tuners[-1]}"
+
+
+def spread(comparison: Comparison, measure: str) -> str:
+    """The mean ranks' spread, and the Friedman test across tuners: what can be said of an order
+    without a significant difference."""
+    ranks, k = comparison.mean_ranks(measure), len(comparison.tuners)
     friedman = statistics.friedman(comparison.table(measure))
-    tested = f"; Friedman p = {friedman['p']:.2g}" if friedman else ""
-    return (
-        f"No difference in {label} between any two tuners is significant {corrected} "
-        f"({comparison.n} repetitions{tested})."
-    )
+    tested = f", Friedman p = {friedman['p']:.2g}" if friedman else ""
+    return f"mean ranks {ranks.min():.2f} to {ranks.max():.2f} of {k}{tested}"
 
 
-def _against_control(comparison: Comparison, measure: str, label: str) -> str:
-    """One sentence on each tuner against the control (the control design)."""
-    alpha, control = comparison.design.alpha, comparison.design.control
-    better, worse, neither = [], [], []
-    for tuner, (p, effect) in comparison.against_control(measure).items():
-        (better if p < alpha and effect > 0 else worse if p < alpha else neither).append(
-            f"{tuner} (adjusted p {p:.2g})"
+def wins(comparison: Comparison, measure: str) -> list[tuple[str, str, float]]:
+    """The design's pairs a Holm-corrected test separates, better tuner first: (better, worse,
+    adjusted p)."""
+    out = []
+    for row in comparison.pairwise(measure).itertuples():
+        if row.p_holm < comparison.design.alpha:
+            better, worse = (row.a, row.b) if row.effect > 0 else (row.b, row.a)
+            out.append((better, worse, float(row.p_holm)))
+    return out
+
+
+def _shown(comparison: Comparison, measure: str) -> str:
+    """The significant differences on one measure in words (a clause)."""
+    found = wins(comparison, measure)
+    if comparison.design.comparisons == "control":
+        control = comparison.design.control
+        better = [b for b, w, _ in found if w == control]
+        worse = [w for b, w, _ in found if b == control]
+        said = [f"better than the control {control}: {_names(better)}"] if better else []
+        said += [f"worse than it: {_names(worse)}"] if worse else []
+        rest = len(comparison.pairs) - len(found)
+        return "; ".join(said) + f"; {rest} of {len(comparison.pairs)} not separated from it"
+    if leader := comparison.significant_leader(measure):
+        return f"{leader} is better than every other tuner"
+    if len(found) > MAX_LISTED:
+        listed = f"{len(found)} pairs differ (named under Statistics)"
+    else:
+        by: dict[str, list[str]] = {}
+        for better, worse, _ in found:
+            by.setdefault(better, []).append(worse)
+        listed = "; ".join(f"{b} is better than {_names(w)}" for b, w in by.items())
+    m = len(comparison.pairs)
+    return f"{listed}; {m - len(found)} of {m} pairs are not separated"
+
+
+def verdict(comparison: Comparison) -> str:
+    """One sentence: what the tests show on test accuracy at the design's alpha, what they do
+    not, and N against the N the design needs; never a first place without a test."""
+    n, design, m = comparison.n, comparison.design, len(comparison.pairs)
+    needed, alpha = comparison.needed, design.alpha
+    measure, label = PRIMARY
+    tests = f"{m} paired Wilcoxon test{'' if m == 1 else 's'} on {label}, Holm-corrected"
+    if n == 1:
+        return (
+            f"Nothing is shown: with one run per tuner no difference can be tested; this design "
+            f"({tests}) needs at least {needed} repetitions to reach p < {alpha}."
         )
-    said = [f"significantly better than {control}: {', '.join(better)}"] if better else []
-    said += [f"significantly worse: {', '.join(worse)}"] if worse else []
-    said += [f"not significantly different: {', '.join(neither)}"] if neither else []
-    return (
-        f"On {label}, against the control at {alpha} after Holm's correction, "
-        + "; ".join(said)
-        + "."
+    if n < needed:
+        return (
+            f"Nothing is shown at {alpha}: with {n} repetitions of the {needed} this design "
+            f"needs, no difference in {label} can be significant ({tests}: the smallest "
+            f"adjusted p {n} pairs can give is {comparison.smallest_adjusted_p:.3g}); "
+            f"{spread(comparison, measure)}."
+        )
+    if not wins(comparison, measure):
+        smallest = float(comparison.pairwise(measure)["p_holm"].min())
+        return (
+            f"Nothing is shown at {alpha}: over {n} repetitions ({needed} needed), no difference "
+            f"in {label} is significant ({tests}; smallest adjusted p {smallest:.2g}); "
+            f"{spread(comparison, measure)}."
+        )
+    return f"Shown at {alpha} over {n} repetitions ({tests}): {_shown(comparison, measure)}."
+
+
+def _anytime(comparison: Comparison) -> str:
+    measure, label = ANYTIME
+    family = (
+        f"a family of its own: {len(comparison.pairs)} Wilcoxon tests, Holm-corrected within them"
     )
+    if comparison.n < comparison.needed:
+        return (
+            f"On {label} ({family}) no difference can be significant either; "
+            f"{spread(comparison, measure)}."
+        )
+    if not wins(comparison, measure):
+        said = spread(comparison, measure)
+        return f"On {label} ({family}) no difference is significant; {said}."
+    return f"On {label} ({family}): {_shown(comparison, measure)}."
+
+
+def _priors(comparison: Comparison, a: str, b: str, key: str) -> str:
+    """How far a called probability moves under baycomp's other priors."""
+    table, higher = comparison.table(PRIMARY[0]), comparison.higher_is_better(PRIMARY[0])
+    rope = comparison.design.rope
+    moved = [
+        statistics.bayes_signed_rank(table[a], table[b], rope, higher, prior=prior)[key]
+        for prior in statistics.BAYES_OTHER_PRIORS
+    ]
+    priors = " and ".join(f"{p:g}" for p in statistics.BAYES_OTHER_PRIORS)
+    return f"{min(moved):.2f} to {max(moved):.2f} with prior {priors}"
 
 
 def _graded(comparison: Comparison) -> str:
-    """The Bayesian signed-rank tests in words: never "better" below 0.95."""
+    """The Bayesian signed-rank tests in words: a pair is called only from CALL, each call with
+    its N and how far it moves under other priors."""
     n, rope = comparison.n, comparison.design.rope
-    evidence = comparison.evidence("test_accuracy")
+    evidence = comparison.evidence(PRIMARY[0])
     if evidence.empty:
         return (
             f"Graded evidence (a Bayesian signed-rank test) needs at least "
             f"{statistics.BAYES_MIN_N} repetitions."
         )
-    if comparison.design.comparisons == "all_pairs":
-        leader = comparison.leaders("test_accuracy")[0]
-        evidence = evidence[(evidence["a"] == leader) | (evidence["b"] == leader)]
-        flipped = evidence["b"] == leader  # say each pair from the leader's side
-        evidence = evidence.assign(
-            a=evidence["a"].where(~flipped, evidence["b"]),
-            b=evidence["b"].where(~flipped, evidence["a"]),
-            p_a=evidence["p_a"].where(~flipped, evidence["p_b"]),
-            p_b=evidence["p_b"].where(~flipped, evidence["p_a"]),
-        )
-    said = []
+    said, largest = [], None
     for row in evidence.itertuples():
-        if row.p_a >= CALL:
-            said.append(f"{row.a} is better than {row.b} by more than {rope:g} "
-                        f"(probability {row.p_a:.2f})")  # fmt: skip
-        elif row.p_b >= CALL:
-            said.append(f"{row.b} is better than {row.a} by more than {rope:g} "
-                        f"(probability {row.p_b:.2f})")  # fmt: skip
-        elif row.p_rope >= CALL:
-            said.append(f"{row.a} and {row.b} are practically equal "
-                        f"(probability {row.p_rope:.2f})")  # fmt: skip
-        else:
-            said.append(f"{row.a} against {row.b}: ahead by more than {rope:g} with probability "
-                        f"{row.p_a:.2f}, practically equal {row.p_rope:.2f}, behind "
-                        f"{row.p_b:.2f}")  # fmt: skip
-    return (
-        f"Graded evidence on test accuracy over {n} repetitions (Bayesian signed-rank test, "
-        f"differences within {rope:g} count as practically equal; called only from "
-        f"{CALL}): " + "; ".join(said) + "."
+        calls = [  # (probability, its key, the call, the same uncalled)
+            (row.p_a, "p_a", f"{row.a} is better than {row.b} by more than {rope:g}",
+             f"{row.a} ahead of {row.b} by more than {rope:g}"),
+            (row.p_b, "p_b", f"{row.b} is better than {row.a} by more than {rope:g}",
+             f"{row.b} ahead of {row.a} by more than {rope:g}"),
+            (row.p_rope, "p_rope", f"{row.a} and {row.b} are practically equal",
+             f"{row.a} and {row.b} within {rope:g}"),
+        ]  # fmt: skip
+        p, key, claim, uncalled = max(calls, key=lambda c: c[0])
+        if p >= CALL:
+            said.append(f"{claim} (probability {p:.2f}; {_priors(comparison, row.a, row.b, key)})")
+        elif largest is None or p > largest[0]:
+            largest = (p, uncalled)
+    head = (
+        f"Graded evidence on {PRIMARY[1]} from {n} paired repetitions (Bayesian signed-rank "
+        f"test, baycomp, prior {statistics.BAYES_PRIOR:g}; differences within {rope:g} count as "
+        f"practically equal; called from {CALL}; a posterior, not a significance test: with "
+        f"N = {n} it rests on {n} differences)"
     )
-
-
-CALL = 0.95  # the posterior probability from which the report calls one tuner better
-
-
-def headline(comparison: Comparison, budget_change: str | None = None) -> str:
-    """The answer in plain words, never more than the data can show: who ranks first on test
-    accuracy and on the any-time curve, whether each lead is significant under the design's
-    correction, graded Bayesian evidence where no test can be significant yet, and whether the
-    first place changes with the budget."""
-    n, objective, design = comparison.n, comparison.objective, comparison.design
-    accuracy, anytime = comparison.leaders("test_accuracy"), comparison.leaders("anytime_area")
-    means = comparison.table("test_accuracy").mean()
-    curve = f"mean best {objective} so far over the epochs every search reached"
-    needed, m = comparison.needed, len(comparison.pairs)
-    tail = [budget_change] if budget_change else []
-    corrected = (
-        f"a paired Wilcoxon signed-rank test, Holm-corrected over this design's {m} "
-        f"comparisons ({design.describe(comparison.tuners)})"
-    )
-    if n == 1:
-        return " ".join(
-            [
-                f"{_first(accuracy, comparison.tuners)} on test accuracy ({means.max():.4f}), "
-                f"and {_first(anytime, comparison.tuners)} on the any-time curve ({curve}). "
-                "With 1 run per tuner no difference between tuners can be tested, so none is "
-                f"claimed: {corrected}, needs at least {needed} repetitions to reach p < "
-                f"{design.alpha}.",
-                *tail,
-            ]
+    if not said:
+        return (
+            f"{head}: no pair reaches {CALL} (the largest: {largest[1]}, probability "
+            f"{largest[0]:.2f})."
         )
-    ranks = comparison.mean_ranks("test_accuracy")
-    detail = f"mean rank {ranks[accuracy[0]]:.2g} of {len(comparison.tuners)}"
-    if len(accuracy) == 1:
-        detail += f", mean test accuracy {means[accuracy[0]]:.4f}"
-    opening = (
-        f"Over {n} repetitions, {_first(accuracy, comparison.tuners)} on test accuracy "
-        f"({detail}), and {_first(anytime, comparison.tuners)} on the any-time curve ({curve})."
-    )
-    if n < needed:
-        return " ".join(
-            [
-                opening,
-                f"With {n} repetitions no difference can be significant: the smallest p "
-                f"{corrected}, can give with {n} pairs is {statistics.smallest_p(n):.3g} x {m} "
-                f"= {statistics.smallest_p(n) * m:.3g}, not below {design.alpha}; at least "
-                f"{needed} repetitions are needed, so none is claimed.",
-                _graded(comparison),
-                *tail,
-            ]
-        )
-    if design.comparisons == "control":
-        said = [
-            _against_control(comparison, "test_accuracy", "test accuracy"),
-            _against_control(comparison, "anytime_area", "the any-time curve"),
-        ]
-    else:
-        said = [
-            _significance(comparison, "test_accuracy", "test accuracy"),
-            _significance(comparison, "anytime_area", "the any-time curve"),
-        ]
-    return " ".join([opening, *said, *tail])
+    rest = len(evidence) - len(said)
+    tail = f"; no other of the {len(evidence)} pairs reaches {CALL}" if rest else ""
+    return f"{head}: " + "; ".join(said) + tail + "."
+
+
+def headline(
+    comparison: Comparison, budget_change: str | None = None, warning: str | None = None
+) -> Headline:
+    """The answer in plain words, never more than the data can show: the verdict on test
+    accuracy under the design's correction; then the any-time score (its own family), the graded
+    Bayesian evidence with its N and its prior's pull, and the budget fractions at which the
+    ranks differ significantly (if any)."""
+    evidence = [] if comparison.n < 2 else [_anytime(comparison), _graded(comparison)]
+    return Headline(verdict(comparison), evidence + ([budget_change] if budget_change else []),
+                    warning)  # fmt: skip

@@ -10,6 +10,7 @@ from bloomtune.reporting import figures, statistics
 from bloomtune.reporting.budgets import BudgetRanks
 from bloomtune.reporting.comparison import Comparison, Design, headline
 from bloomtune.reporting.fairness import fairness
+from bloomtune.reporting.independence import flagged_text, independence
 from bloomtune.reporting.overhead import overhead_shares
 from bloomtune.reporting.runs import load_runs, repetitions
 from bloomtune.settings import ReportSettings
@@ -71,7 +72,11 @@ class Contents(Pooled):
             {(r.tuner, r.seed): r.best for r in self.runs}
         )
         self.budgets = BudgetRanks(self.runs, self.objective, settings.budget_fractions)
-        self.headline = headline(self.comparison, self.budgets.change())
+        self.size = self.space.size  # configurations: independent draws rarely coincide
+        self.independence = independence(self.runs, self.space.names, self.size)
+        self.headline = headline(
+            self.comparison, self.budgets.change(), flagged_text(self.independence)
+        )
         self.colours = figures.palette(self.comparison.tuners)
         self.overheads = overhead_shares(self.runs)
         self.summary["overhead_share"] = self.summary["tuner"].map(self.overheads)

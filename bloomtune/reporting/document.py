@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bloomtune.reporting import render, statistics
+from bloomtune.reporting import independence, render, statistics
 from bloomtune.reporting.contents import Contents
 from bloomtune.reporting.fairness import fairness_text
 from bloomtune.reporting.overhead import overhead_text
@@ -86,9 +86,14 @@ def statistics_blocks(contents: Contents, drawn) -> list[tuple[str, object]]:
     blocks.append(
         (
             "text",
-            f"Paired over {n} repetitions (repetition k of every tuner shares seed k). "
-            "Two-sided Wilcoxon signed-rank tests (SciPy), Holm-corrected per measure "
-            "(statsmodels); effect: matched-pairs rank-biserial correlation, positive favours "
+            f"Paired over {n} repetitions: repetition k of every tuner shares the data and seed "
+            "k, from which each optimiser's seed is derived by hash (the same for every tuner of "
+            "one framework: common random numbers, so their random first trials may coincide; "
+            "independent across repetitions, which the check under Fairness tests). "
+            "Two-sided Wilcoxon signed-rank tests, exact for every N ("
+            f"{statistics.ZERO_METHOD}), Holm-corrected within each measure (statsmodels): the "
+            "headline's verdict rests on test accuracy's family, the any-time score is a second; "
+            "effect: matched-pairs rank-biserial correlation, positive favours "
             f"the first tuner. {reachability(comparison)}"
             + (f" Friedman test across tuners: {said}." if said else ""),
         )
@@ -135,12 +140,14 @@ def statistics_blocks(contents: Contents, drawn) -> list[tuple[str, object]]:
             "An estimate, not a promise: for each pair, the repetitions a paired t-test "
             "(statsmodels) needs for 80 % power at the observed standardised mean difference of "
             f"test accuracy, at {comparison.design.alpha} / {m} tests, and never fewer than the "
-            f"{comparison.needed} the Wilcoxon test needs; empty where the differences have no "
-            "spread or no mean.",
+            f"{comparison.needed} the Wilcoxon test needs; the tuner of best mean against each "
+            f"other; empty where fewer than {statistics.POWER_MIN_DIFFERING} pairs differ or the "
+            "differences have no spread or no mean.",
         ),
         ("table", render.Table(pd.DataFrame({
             "a": power["a"], "b": power["b"],
             "mean difference": power["mean_difference"].map(lambda v: f"{v:+.4f}"),
+            "pairs that differ": power["differing"].map(str),
             "repetitions (estimate)": power["repetitions"].map(
                 lambda v: "" if pd.isna(v) else str(int(v))),
         }), {})),
@@ -157,23 +164,66 @@ def budget_blocks(contents: Contents) -> list[tuple[str, object]]:
     for f in wide.columns:
         shown[f"mean rank at {f:.0%}"] = [f"{v:.2f}" for v in wide[f]]
     friedman = frame.drop_duplicates("fraction").set_index("fraction")["friedman_p"]
-    said = ", ".join(f"{f:.0%}: {'-' if pd.isna(p) else _p(p)}" for f, p in friedman.items())
+    adjusted = contents.budgets.friedman_holm()
+    said = ", ".join(
+        f"{f:.0%}: {'-' if pd.isna(p) else _p(p)}"
+        + ("" if adjusted[f] is None else f" (Holm {_p(adjusted[f])})")
+        for f, p in friedman.items()
+    )
     return [
         ("table", render.Table(shown, {})),
-        ("text", f"Friedman test across tuners at each share of the budget: p {said}."),
-    ]
+        ("text", f"Friedman test across tuners at each share of the budget: p {said}, Holm over "
+                 "the fractions; a budget's lowest mean rank is named in the headline only where "
+                 "its adjusted p is below the design's alpha."),
+    ]  # fmt: skip
 
 
 def identical_text(comparison) -> str | None:
+    """Tuners whose test results were the same in every repetition, with what their ledgers
+    show: how often they ended on the same best hyperparameters, and how many trials each
+    pruned."""
     pairs = comparison.identical()
     if not pairs or comparison.n < 1:
         return None
-    said = "; ".join(f"{a} and {b}" for a, b in pairs)
+    reps = comparison.repetitions
+    said = []
+    for a, b in pairs:
+        mine = reps.set_index(["tuner", "seed"])
+        same = sum(
+            mine.loc[(a, s), "best_hyperparameters"] == mine.loc[(b, s), "best_hyperparameters"]
+            for s in comparison.seeds
+        )
+        pruned = {t: int(reps.loc[reps["tuner"] == t, "pruned"].sum()) for t in (a, b)}
+        said.append(
+            f"{a} and {b} (the same best hyperparameters in {same} of {comparison.n} "
+            f"repetitions; trials pruned: {a} {pruned[a]}, {b} {pruned[b]})"
+        )
     return (
-        f"Identical test results in every repetition: {said}. Their searches ended with the same "
-        "retrained models, so no test can tell them apart (for a tuner and its pruned variant: "
-        "the pruner stopped no trial that would have been a best)."
+        f"Identical test results in every repetition: {'; '.join(said)}. No test can tell them "
+        "apart; the figures draw their coinciding lines with distinct markers."
     )
+
+
+def answer_blocks(contents, drawn) -> list[tuple[str, object]]:
+    """The page's opening: the verdict (bold), a warning where the repetitions are not
+    independent, the figure of every repetition, then the graded evidence."""
+    found = contents.headline
+    blocks = [("headline", found.verdict)]
+    if found.warning:
+        blocks.append(("unfair", found.warning))
+    blocks.append(("image", drawn["repetitions"]))
+    return blocks + [("text", line) for line in found.evidence]
+
+
+def independence_blocks(contents) -> list[tuple[str, object]]:
+    """The check of the independence every test assumes (reporting/independence.py)."""
+    found = contents.independence
+    flagged = any(f["flagged"] for f in found.values())
+    return [
+        ("subheading", "Independent repetitions"),
+        ("unfair" if flagged else "text", independence.describe(found, contents.size)),
+        ("table", render.Table(independence.table(found), {})),
+    ]
 
 
 def blocks(contents: Contents, title: str, note: str, drawn, blog) -> list[tuple[str, object]]:
@@ -181,7 +231,7 @@ def blocks(contents: Contents, title: str, note: str, drawn, blog) -> list[tuple
     blocks = [("title", title)]
     if note:
         blocks.append(("text", note))
-    blocks += [("headline", contents.headline), ("heading", "Comparison")]
+    blocks += [*answer_blocks(contents, drawn), ("heading", "Comparison")]
     if n == 1:
         blocks.append(("table", single_table(contents.repetitions, contents.comparison)))
     else:
@@ -211,5 +261,6 @@ def blocks(contents: Contents, title: str, note: str, drawn, blog) -> list[tuple
         # One column per tuner (a row per setting): it stays narrow with many settings.
         ("table", render.Table(contents.fairness_table.map(text).T, {}, index=True)),
         ("text", f"Search space: {contents.space.describe()}."),
+        *independence_blocks(contents),
     ]
     return blocks

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bloomtune.reporting import captions, figures
+from bloomtune.reporting import captions, figures, statistics
 from bloomtune.reporting.contents import Contents
 from bloomtune.reporting.importances import optuna_importances
 from bloomtune.tuning.frameworks import framework
@@ -26,7 +26,7 @@ def draw(contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
         ),
         "rank_over_budget": (
             figures.rank_over_budget(budgets.frame(), out_dir / "rank_over_budget.png", colours),
-            captions.rank_over_budget(n, budgets.fractions),
+            captions.rank_over_budget(n, budgets.fractions, figures.coinciding(budgets.frame())),
         ),
         "best_epoch": (
             figures.best_epoch_curves(
@@ -65,7 +65,22 @@ def draw(contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
     drawn["critical_difference"] = draw_critical_difference(
         contents, out_dir / "critical_difference.png"
     )
+    drawn["repetitions"] = draw_repetitions(contents, out_dir / "repetitions.png", "test accuracy")
     return drawn
+
+
+def draw_repetitions(contents, path: Path, label: str) -> tuple[Path, str]:
+    """The page's first figure: every repetition on the test measure, with what the tests
+    separate."""
+    comparison, measure = contents.comparison, "test_accuracy"
+    order = list(comparison.means(measure).index)
+    groups = comparison.groups(measure) if comparison.n > 1 else [order]
+    figures.repetition_dots(
+        comparison.table(measure), contents.summary, measure, order, groups, label, path,
+        contents.colours,
+    )  # fmt: skip
+    interval = "interval (" + statistics.INTERVAL + ")" if comparison.n > 1 else "no interval"
+    return path, captions.repetitions(comparison.n, label, comparison.design, interval)
 
 
 def draw_critical_difference(contents: Contents, path: Path) -> tuple[Path, str]:

@@ -188,12 +188,28 @@ def evidence(rows: pd.DataFrame, rope: float, path: Path, colours: dict) -> Path
     return _save(fig, path)
 
 
-def rank_over_budget(frame: pd.DataFrame, path: Path, colours: dict) -> Path:
-    """Each tuner's mean rank by the best score reached at each fraction of the epoch budget."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+MARKERS = "osD^vP*X"
+
+
+def coinciding(frame: pd.DataFrame) -> list[list[str]]:
+    """Groups of tuners whose mean ranks are the same at every budget fraction (their lines lie
+    on each other)."""
+    lines: dict[tuple, list[str]] = {}
     for tuner, mine in frame.groupby("tuner", sort=False):
-        ax.plot(mine["fraction"], mine["mean_rank"], marker="o", label=tuner,
-                color=colours[tuner])  # fmt: skip
+        lines.setdefault(tuple(mine["mean_rank"].round(9)), []).append(tuner)
+    return [group for group in lines.values() if len(group) > 1]
+
+
+def rank_over_budget(frame: pd.DataFrame, path: Path, colours: dict) -> Path:
+    """Each tuner's mean rank by the best score reached at each fraction of the epoch budget;
+    each tuner its own marker, drawn smaller than the one before, so lines that coincide stay
+    visible (the caption names them too)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    tuners = list(dict.fromkeys(frame["tuner"]))
+    for k, (tuner, mine) in enumerate(frame.groupby("tuner", sort=False)):
+        ax.plot(mine["fraction"], mine["mean_rank"], marker=MARKERS[k % len(MARKERS)],
+                markersize=11 - 6 * k / max(len(tuners) - 1, 1), label=tuner,
+                color=colours[tuner], lw=2.5 - 1.5 * k / max(len(tuners) - 1, 1))  # fmt: skip
     tuners = frame["tuner"].nunique()
     ax.set_ylim(tuners + 0.5, 0.5)  # rank 1 on top
     ax.set_xticks(sorted(frame["fraction"].unique()))
@@ -217,4 +233,38 @@ def landscape(per_config: pd.Series, summary: pd.DataFrame, objective: str, path
     ax.set_ylabel(objective)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def repetition_dots(table: pd.DataFrame, summary: pd.DataFrame, measure: str, order: list[str],
+                    groups, label: str, path: Path, colours: dict) -> Path:  # fmt: skip
+    """The answer at a glance: each tuner's repetitions as dots on the test measure (`table`:
+    repetitions x tuners), its mean and interval of the mean (summary's {measure}_ci_low/high),
+    tuners in `order` (best mean on top); a bar at the left joins each of `groups`, tuners no
+    test separates."""
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(order) + 1.5))
+    rows = summary.set_index("tuner")
+    for y, tuner in enumerate(order):
+        values = table[tuner].to_numpy(dtype=float)
+        jitter = (np.arange(len(values)) % 5 - 2) * 0.06
+        ax.scatter(values, y + jitter, color=colours[tuner], s=22, alpha=0.75, zorder=3)
+        low, high = rows.loc[tuner, f"{measure}_ci_low"], rows.loc[tuner, f"{measure}_ci_high"]
+        if np.isfinite(low):
+            ax.plot([low, high], [y, y], color="black", lw=1.5, zorder=2)
+        ax.plot([rows.loc[tuner, measure]], [y], marker="|", color="black", markersize=16)
+    left = ax.get_xlim()[0]
+    span = ax.get_xlim()[1] - left
+    for k, group in enumerate(groups):
+        ys = [order.index(t) for t in group]
+        x = left - span * (0.03 + 0.025 * k)
+        ax.plot([x, x], [min(ys) - 0.2, max(ys) + 0.2], color="0.35", lw=3, solid_capstyle="butt")
+        if k == 0:
+            ax.text(x, min(ys) - 0.3, "not separated", fontsize=7, color="0.35", ha="left")
+    ax.set_xlim(left - span * (0.05 + 0.025 * len(groups)), ax.get_xlim()[1])
+    ax.set_yticks(range(len(order)), order)
+    for tick, tuner in zip(ax.get_yticklabels(), order, strict=True):
+        tick.set_color(colours[tuner])
+    ax.set_ylim(len(order) - 0.5, -0.5)  # the best mean on top
+    ax.set_xlabel(label)
+    ax.grid(alpha=0.3, axis="x")
     return _save(fig, path)

@@ -14,7 +14,9 @@ from bloomtune.reporting import captions, document, figures, render
 from bloomtune.reporting.budgets import BudgetRanks
 from bloomtune.reporting.comparison import Comparison, Design, headline
 from bloomtune.reporting.contents import Pooled
-from bloomtune.reporting.drawing import draw_critical_difference
+from bloomtune.reporting.drawing import draw_critical_difference, draw_repetitions
+from bloomtune.reporting.independence import aggregates as independence_aggregates
+from bloomtune.reporting.independence import flagged_text, independence
 from bloomtune.reporting.landscape import Landscape, agreement, agreement_text
 from bloomtune.reporting.runs import Run, anytime_areas, run_folder
 from bloomtune.reporting.tables import HEADERS, aggregates, evidence, rounded
@@ -65,7 +67,11 @@ class ReplayContents(Pooled):
         regret = self.repetitions.groupby("tuner", sort=False)["regret"].mean()
         self.summary["regret"] = self.summary["tuner"].map(regret)
         self.budgets = BudgetRanks(self.runs, self.objective, report.budget_fractions)
-        self.headline = headline(self.comparison, self.budgets.change())
+        self.size = len(self.landscape.per_config)  # a replay's trials are the grid's points
+        self.independence = independence(self.runs, self.space.names, self.size)
+        self.headline = headline(
+            self.comparison, self.budgets.change(), flagged_text(self.independence)
+        )
         self.colours = figures.palette(self.comparison.tuners)
         self.agreement = agreement(self._live(Path(tuning_dir)), self._scores(), self.objective)
 
@@ -133,7 +139,9 @@ def draw(contents: ReplayContents, out_dir: Path) -> dict[str, tuple[Path, str]]
             figures.rank_over_budget(
                 contents.budgets.frame(), out_dir / "rank_over_budget.png", colours
             ),  # fmt: skip
-            captions.rank_over_budget(n, contents.budgets.fractions),
+            captions.rank_over_budget(
+                n, contents.budgets.fractions, figures.coinciding(contents.budgets.frame())
+            ),
         ),
         "evidence": (
             figures.evidence(
@@ -143,6 +151,9 @@ def draw(contents: ReplayContents, out_dir: Path) -> dict[str, tuple[Path, str]]
         ),
         "critical_difference": draw_critical_difference(
             contents, out_dir / "critical_difference.png"
+        ),
+        "repetitions": draw_repetitions(
+            contents, out_dir / "repetitions.png", "test accuracy (the table's)"
         ),
         "landscape": (
             figures.landscape(
@@ -172,7 +183,7 @@ def blocks(contents: ReplayContents, title: str, drawn) -> list[tuple[str, objec
     found = contents.agreement
     out = [
         ("title", title),
-        ("headline", contents.headline),
+        *document.answer_blocks(contents, drawn),
         ("text", TEST_MEASURE),
         ("heading", "Comparison"),
         ("table", render.Table(shown, {})),
@@ -180,6 +191,7 @@ def blocks(contents: ReplayContents, title: str, drawn) -> list[tuple[str, objec
                  "the grid's best and worst tabulated curves (0: the best any curve reached)."),
         ("heading", "Statistics"),
         *document.statistics_blocks(contents, drawn),
+        *document.independence_blocks(contents),
         ("heading", "Any-time performance"), ("image", drawn["anytime"]),
         ("heading", "The answer at every budget"), ("image", drawn["rank_over_budget"]),
         *document.budget_blocks(contents),
@@ -234,6 +246,7 @@ def build_replay_report(settings: ReplayReportSettings, replay_dir: Path, table:
         **aggregates(contents.comparison, contents.summary),
         "statistics": evidence(contents.comparison, contents.budgets),
         "regret": {r.tuner: round(float(r.regret), 6) for r in contents.summary.itertuples()},
+        "independence": independence_aggregates(contents.independence),
         "agreement": None if found is None else {
             "seeds": found["seeds"], "kendall_tau": found["tau"], "p": found["p"],
             "same_order": found["same_order"], "same_first": found["same_first"],

@@ -12,6 +12,7 @@ import pandas as pd
 from bloomtune.reporting import captions, document, render
 from bloomtune.reporting.contents import Contents
 from bloomtune.reporting.drawing import draw
+from bloomtune.reporting.independence import aggregates as independence_aggregates
 from bloomtune.reporting.provenance import provenance
 from bloomtune.reporting.tables import aggregates, evidence, tuner_metrics
 from bloomtune.runtime import atomic_path, write_json
@@ -55,6 +56,7 @@ def build_report(
         {
             **aggregates(report.comparison, report.summary),
             "statistics": evidence(report.comparison, report.budgets),
+            "independence": independence_aggregates(report.independence),
         },
     )
     with atomic_path(out_dir / "metrics", directory=True) as folder:

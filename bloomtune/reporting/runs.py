@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bloomtune.objective import nothing_yet as objective_nothing_yet
 from bloomtune.reporting import statistics
 from bloomtune.reporting.figures import best_so_far
 from bloomtune.runtime import read_json
@@ -53,13 +54,22 @@ def load_runs(tuners, seeds, tuning_dir: Path, metrics_dir: Path, best_epoch_dir
     return runs
 
 
+def nothing_yet(runs: list[Run], objective: str) -> float:
+    """The score of "no scored trial yet" for these runs (objective.nothing_yet)."""
+    scores = [v for run in runs for v in run.ledger["score"].tolist()]
+    return objective_nothing_yet(objective, scores)
+
+
 def anytime_areas(runs: list[Run], objective: str) -> list[float]:
     """Each run's mean best-so-far score over the epochs every search reached (one common grid,
-    so that a search that trained longer is not credited for epochs the others never had)."""
+    so that a search that trained longer is not credited for epochs the others never had); an
+    epoch before its first scored trial counts as the measure's worst value (nothing_yet), as in
+    the ranks at each budget fraction."""
     curves = [best_so_far(run.ledger, objective) for run in runs]
     reached = min(int(c["epochs"].max()) for c in curves)
     grid = range(1, max(reached, 1) + 1)
-    return [statistics.anytime_area(c, "epochs", grid) for c in curves]
+    before = nothing_yet(runs, objective)
+    return [statistics.anytime_area(c, "epochs", grid, before) for c in curves]
 
 
 def _hyperparameters(values: dict) -> str:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from bloomtune.reporting import render
+from bloomtune.reporting import render, statistics
 from bloomtune.reporting.comparison import DESCRIBED, MEASURES, Comparison
 
 BOLD_NOTE = "Best value per column in bold: the best of one run each, not a tested difference."
@@ -77,7 +77,8 @@ def rounded(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_interval(summary: pd.DataFrame, column: str) -> list[str]:
-    """'mean [low, high]' of the 95 % interval per tuner (the interval need not be symmetric)."""
+    """'mean [low, high]' of the 95 % interval per tuner (cut to the measure's range, so it need
+    not be symmetric)."""
     cells = []
     for _, row in summary.iterrows():
         low, high = row[f"{column}_ci_low"], row[f"{column}_ci_high"]
@@ -126,11 +127,12 @@ def bold_note(comparison: Comparison) -> str:
             "the first-ranked tuner of a column whose lead over every other tuner is significant"
         )
     return (
-        f"Mean and, in brackets, the 95 % percentile bootstrap interval of the mean over {n} "
-        "repetitions (it stays inside the measure's range; with few repetitions it is narrow). "
+        f"Mean and, in brackets, the {statistics.INTERVAL}, over {n} repetitions (wide at small "
+        "N, as it should be). "
         f"Bold: {bolded} (paired Wilcoxon signed-rank test, Holm-corrected over "
         f"{design.describe(comparison.tuners)}, p < {design.alpha}); no bold, none. Any-time "
-        "score: the mean best validation score so far over the epochs every search reached. "
+        "score: the mean best validation score so far over the epochs every search reached, an "
+        "epoch before a search's first scored trial counting as the measure's worst value. "
         "Times are wall-clock seconds."
     )
 
@@ -178,7 +180,10 @@ def evidence(comparison: Comparison, budgets=None) -> dict:
         "tests": len(comparison.pairs),
         "repetitions_needed": comparison.needed,
         "smallest_adjusted_p": round(comparison.smallest_adjusted_p, 6),
+        "signed_rank_test": f"exact two-sided; {statistics.ZERO_METHOD}",
+        "interval": statistics.INTERVAL,
         "rope": design.rope,
+        "bayesian_prior": statistics.BAYES_PRIOR,
         "bayesian": {
             f"{row.a} vs {row.b}": {
                 "p_a_better": round(row.p_a, 4),
@@ -192,6 +197,7 @@ def evidence(comparison: Comparison, budgets=None) -> dict:
         out["power"] = {
             f"{row.a} vs {row.b}": {
                 "mean_difference": round(row.mean_difference, 6),
+                "differing_pairs": int(row.differing),
                 "repetitions_for_80_percent_power": (
                     None if pd.isna(row.repetitions) else int(row.repetitions)
                 ),
@@ -203,5 +209,9 @@ def evidence(comparison: Comparison, budgets=None) -> dict:
         out["budget_mean_ranks"] = {
             f"{f:g}": {r.tuner: round(r.mean_rank, 4) for r in part.itertuples()}
             for f, part in frame.groupby("fraction", sort=True)
+        }
+        out["budget_friedman_p_holm"] = {
+            f"{f:g}": None if p is None else round(p, 6)
+            for f, p in budgets.friedman_holm().items()
         }
     return out

@@ -13,7 +13,7 @@ from pathlib import Path
 import keras_tuner as kt
 
 from bloomtune.model_settings import TuneSettings
-from bloomtune.runtime import derive_seed
+from bloomtune.runtime import optimiser_seed
 from bloomtune.space import SearchSpace
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.runner import TrialRunner
@@ -88,10 +88,12 @@ def _run_by(base, settings: TuneSettings, runner: TrialRunner, checkpoints: Path
 
 
 def oracle_seed(seed: int) -> int:
-    """Keras Tuner's oracles read a seed of 0 as none at all (`seed or random.randint(...)`), so
-    seed 0 would draw different trials in every run: it gets a derived non-zero seed instead.
-    Every other seed is passed as it is."""
-    return seed if seed != 0 else (derive_seed(0, "keras_tuner") or 1)
+    """The oracles' seed for repetition `seed`, derived by hash (runtime.optimiser_seed): Keras
+    Tuner advances its seed by one per sampled hyperparameter, so the repetition seeds themselves
+    would make repetition s + D (D dimensions) replay repetition s shifted by one trial. Every
+    Keras Tuner tuner of one repetition gets the same seed (common random numbers: their random
+    start-up trials may coincide, as the paired design intends)."""
+    return optimiser_seed(seed, "keras_tuner")
 
 
 def make_tuner(settings: TuneSettings, runner: TrialRunner, state_dir: Path):

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bloomtune.errors import ParamsError, TuningError
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import optuna_direction
-from bloomtune.runtime import derive_seed
+from bloomtune.runtime import optimiser_seed
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.pruners import tuner_pruner
 from bloomtune.tuning.runner import TrialRunner
@@ -28,10 +28,14 @@ def _options(settings: TuneSettings):
     return framework(settings.tuner.framework).options(settings.tuner.options)
 
 
-def worker_seed(seed: int, worker: int) -> int:
-    """Worker 1 samples with the search's seed; the others with seeds derived from it (equal
-    seeds would make random samplers propose the same configurations in every worker)."""
-    return seed if worker <= 1 else derive_seed(seed, "worker", worker)
+def sampler_seed(seed: int, worker: int = 0, resumed: int = 0) -> int:
+    """The sampler's seed for repetition `seed`, derived by hash (runtime.optimiser_seed), as Keras
+    Tuner's oracles' are: the same for every Optuna tuner of one repetition (common random
+    numbers), another for each worker beyond the first (equal seeds would make random samplers
+    propose the same configurations in every worker) and for a search resumed after `resumed`
+    recorded trials (a fresh sampler would replay its random start-up from the beginning)."""
+    parts = ("optuna", *(("worker", worker) if worker > 1 else ()))
+    return optimiser_seed(seed, *parts, *(("resume", resumed) if resumed else ()))
 
 
 def make_sampler(name: str, seed: int, tuner: str):
@@ -135,15 +139,14 @@ def open_study(settings: TuneSettings, runner: TrialRunner, state_dir, worker: i
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # A fresh sampler replays its seed's stream from the start, so a resumed search would repeat
     # the configurations its random start-up already tried: reseed by the trials already recorded.
-    resumed = len(runner.rows())
-    seed = derive_seed(settings.seed, "resume", resumed) if resumed else settings.seed
+    seed = sampler_seed(settings.seed, worker, resumed=len(runner.rows()))
     return optuna.create_study(
         # The state folder's name fingerprints params and data: a changed search gets a fresh
         # study even in a shared RDB storage.
         study_name=f"bloomtune-{tuner.name}-{state_dir.name}",
         # A replay resumes nothing and must not write into a shared database: Optuna's memory.
         storage=None if runner.volatile else storage_for(settings, state_dir),
-        sampler=make_sampler(_options(settings).sampler, worker_seed(seed, worker), tuner.name),
+        sampler=make_sampler(_options(settings).sampler, seed, tuner.name),
         pruner=tuner_pruner(tuner.name, tuner.options, budget.max_epochs),
         direction=optuna_direction(budget.objective),
         load_if_exists=True,
