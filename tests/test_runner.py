@@ -288,3 +288,31 @@ def test_repetitions_draw_independent_configurations_in_every_tuner(tmp_path):
         assert all(len(r) >= 3 for r in drawn), tuner
         for i, j in itertools.combinations(range(12), 2):
             assert not runs[i] & runs[j], (tuner, i + 1, j + 1, runs[i] & runs[j])
+
+
+def test_a_journal_lock_a_killed_process_left_is_released(tmp_path, monkeypatch):
+    # A process killed inside a journal write leaves Optuna's lock, a symlink to the journal.
+    # Optuna releases it after its grace period, but only if os.stat through the link finds the
+    # journal: with the relative path a run's state folder has, the link dangled and the next
+    # run waited for ever. The grace period is shortened here (Optuna's default is 30 s).
+    import os
+    import threading
+
+    import optuna
+
+    monkeypatch.chdir(tmp_path)
+    settings = tune_settings("optuna_tpe")
+    state = tmp_path.relative_to(tmp_path) / "results" / "state"
+    state.mkdir(parents=True)
+    storage = optuna_adapter.storage_for(settings, state)
+    optuna.create_study(storage=storage, study_name="s")  # the journal exists
+    lock = storage._backend._lock
+    lock.grace_period = 3
+    assert lock.acquire()  # held, and never released: the killed writer
+    assert os.path.lexists(lock._lock_file)
+    done = threading.Event()
+    threading.Thread(
+        target=lambda: (optuna.create_study(storage=storage, study_name="t"), done.set()),
+        daemon=True,
+    ).start()
+    assert done.wait(timeout=30), "the stale lock was never released"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
@@ -111,7 +112,10 @@ def storage_for(settings: TuneSettings, state_dir):
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    return JournalStorage(JournalFileBackend(str(state_dir / "optuna.journal")))
+    # An absolute path: Optuna's lock is a symlink to the journal, and it releases a lock that a
+    # killed process left only once os.stat through the link finds the journal. A relative
+    # target dangles from the lock's own folder, so a rerun after a kill waited for ever.
+    return JournalStorage(JournalFileBackend(str((Path(state_dir) / "optuna.journal").resolve())))
 
 
 def tell(study, trial, row: dict) -> None:
