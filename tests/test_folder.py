@@ -157,3 +157,32 @@ def test_a_class_left_without_an_image_to_train_or_test_on_is_refused(folder, tm
     with pytest.raises(DataError, match=r"without a usable image .*: tulip \(\d to train, \d to"):
         standardise(replace(SETTINGS, on_bad_image="skip"), raw, tmp_path / "std", threads=1)
     assert not (tmp_path / "std").exists()
+
+
+def test_links_out_of_the_folder_are_skipped_and_named_and_nothing_outside_is_copied(
+    folder, tmp_path, caplog
+):
+    outside = tmp_path / "elsewhere"
+    (outside / "tulip").mkdir(parents=True)
+    for i in range(3):
+        _image(outside / "tulip" / f"{i}.jpg", "RGB", (10, 200, 10))
+    secret = tmp_path / "secret.jpg"
+    _image(secret, "RGB", (1, 2, 3))
+    (folder / "tulip").symlink_to(outside / "tulip")  # a class folder elsewhere
+    (folder / "rose" / "passwd.jpg").symlink_to(secret)  # a file elsewhere
+    (folder / "rose" / "again.jpg").symlink_to(folder / "rose" / "0.jpg")  # inside: kept
+    with caplog.at_level("WARNING", logger="bloomtune"):
+        download_folder({"path": str(folder), "test_fraction": 0.25}, 1, tmp_path / "raw")
+    index = json.loads((tmp_path / "raw" / "index.json").read_text())
+    assert index["classes"] == ["daisy", "rose"]
+    copied = {p.name for p in (tmp_path / "raw").rglob("*.jpg")}
+    assert "passwd.jpg" not in copied and "again.jpg" in copied
+    assert "2 link(s) out of" in caplog.text and "rose/passwd.jpg" in caplog.text
+    assert "tulip" in caplog.text
+
+
+def test_a_class_name_is_data_in_the_confusion_figure(tmp_path):
+    from bloomtune.evaluation.confusion import confusion_matrix
+
+    path = confusion_matrix(np.eye(2, dtype=int), ["tulip $\\oops$", "rose"], tmp_path / "c.png")
+    assert path.stat().st_size > 0  # matplotlib's mathtext raised ValueError on "$\oops$"

@@ -85,7 +85,19 @@ def download_folder(settings: dict, seed: int, raw: Path) -> None:
     root = Path(settings["path"]).expanduser()
     if not root.is_dir():
         raise DownloadError(f"data.folder.path: {root} is not a folder")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    inside = root.resolve()
+
+    def leaves(path: Path) -> bool:  # a symlink whose target is outside the folder
+        return not path.resolve().is_relative_to(inside)
+
+    outside = sorted(p for p in root.rglob("*") if p.is_symlink() and leaves(p))
+    if outside:  # nothing outside the folder is copied (raw is cached and may be pushed)
+        log.warning("data.folder.path: %d link(s) out of %s skipped: %s", len(outside), root,
+                    ", ".join(str(p.relative_to(root)) for p in outside))  # fmt: skip
+    classes = sorted(
+        p.name for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and not (p.is_symlink() and leaves(p))
+    )  # fmt: skip
     if len(classes) < 2:
         raise DownloadError(
             f"data.folder.path: {root} needs at least 2 class subfolders, found {len(classes)}"
@@ -97,7 +109,7 @@ def download_folder(settings: dict, seed: int, raw: Path) -> None:
         for label, name in enumerate(classes):
             files = sorted(
                 p for p in (root / name).iterdir()
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not leaves(p)
             )  # fmt: skip
             if len(files) < 2:
                 raise DownloadError(

@@ -10,6 +10,8 @@ from bloomtune.plotting import plt, save
 
 
 def confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path) -> Path:
+    # Class names are data, never markup: matplotlib reads "$...$" as mathematics.
+    class_names = [name.replace("$", r"\$") for name in class_names]
     n = len(class_names)
     size = min(4 + n * 0.25, 16)
     fig, ax = plt.subplots(figsize=(size, size))
