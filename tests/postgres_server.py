@@ -53,8 +53,9 @@ def _as_owner(command: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_server():
-    """Start a server; yield its SQLAlchemy URL; stop it by pid and remove its folder."""
+def postgres_server(password: str | None = None):
+    """Start a server; yield its SQLAlchemy URL (never with the password: with one, the server
+    asks for it, scram-sha-256); stop it by pid and remove its folder."""
     if reason := why_not():
         pytest.skip(reason)
     folder = Path(tempfile.mkdtemp(prefix="bloomtune-pg-"))  # not under a root-only folder
@@ -64,11 +65,17 @@ def postgres_server():
     data, port, bindir = folder / "data", free_port(), _bin()
     pid = None
     try:
+        auth = ["--auth=trust"]
+        if password is not None:
+            (folder / "pw").write_text(password + "\n")
+            if os.geteuid() == 0:
+                os.chown(folder / "pw", owner.pw_uid, owner.pw_gid)
+            auth = ["--auth=scram-sha-256", f"--pwfile={folder / 'pw'}"]
         subprocess.run(
-            _as_owner([str(bindir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust",
-                       "--no-sync"]),
+            _as_owner([str(bindir / "initdb"), "-D", str(data), "-U", USER, *auth, "--no-sync"]),
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
+        (folder / "pw").unlink(missing_ok=True)
         subprocess.run(
             _as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"),
                        "-w", "-t", "30", "start", "-o",

@@ -234,3 +234,26 @@ def test_an_overlay_replaces_a_dimension_given_with_its_type(project):
     run([sys.executable, "-m", "bloomtune.overlay", "config/int_filters.yaml"], project)
     merged = load_params([project / "params.yaml"])["search_space"]["filters"]
     assert merged == wanted
+
+
+def test_a_storage_password_never_sits_in_the_params(tmp_path, monkeypatch):
+    # Params are recorded whole (best.json, .snakemake/metadata, dvc.lock): a password in the
+    # URL is refused; the params name the environment variable that holds it instead.
+    url = "postgresql+psycopg2://bt:hunter2@127.0.0.1:5432/db"
+    with pytest.raises(ParamsError, match="^tuners.optuna_tpe.storage: the URL holds a password"):
+        load_params([ROOT / "params.yaml", _overlay(tmp_path, {"tuners": {"optuna_tpe": {
+            "storage": url}}})])  # fmt: skip
+    entry = {"storage": "postgresql+psycopg2://bt@127.0.0.1:5432/db",
+             "storage_password_env": "BT_PASSWORD"}  # fmt: skip
+    monkeypatch.delenv("BT_PASSWORD", raising=False)
+    with pytest.raises(ParamsError, match="variable BT_PASSWORD is not set"):
+        load_params([ROOT / "params.yaml", _overlay(tmp_path, {"tuners": {"optuna_tpe": entry}})])
+    monkeypatch.setenv("BT_PASSWORD", "hunter2")
+    overlay = _overlay(tmp_path, {"tuners": {"optuna_tpe": entry}})
+    params = load_params([ROOT / "params.yaml", overlay])
+    from bloomtune.model_settings import resolve as resolve_stage
+    from bloomtune.tuning.optuna_adapter import connection_url
+
+    settings = resolve_stage(params, "tune", "optuna_tpe", seed=1)
+    assert "hunter2" not in repr(params) and "hunter2" not in repr(settings)
+    assert connection_url(settings) == "postgresql+psycopg2://bt:hunter2@127.0.0.1:5432/db"

@@ -43,7 +43,7 @@ def slower_data(tmp_path_factory):
     return folder / "std"
 
 
-def _start(tmp_path, data, tuner: str, entry: dict, tuning: dict | None = None):
+def _start(tmp_path, data, tuner: str, entry: dict, tuning: dict | None = None, env=None):
     overlay = tmp_path / "workers.yaml"
     budget = {"max_trials": MAX_TRIALS, "max_epochs": 3, **(tuning or {})}
     overlay.write_text(yaml.safe_dump({"tuning": budget, "tuners": {tuner: entry}}))
@@ -54,8 +54,9 @@ def _start(tmp_path, data, tuner: str, entry: dict, tuning: dict | None = None):
         "--log", str(tmp_path / "tune.log"),
     ]  # fmt: skip
     return subprocess.Popen(
-        command, cwd=ROOT, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+        command, cwd=ROOT, env={**tool_env(), **(env or {})}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def _finish(process, tmp_path, timeout=300) -> pd.DataFrame:
@@ -126,14 +127,25 @@ def test_an_epoch_budget_holds_across_workers(tmp_path, data):
     assert trials["epochs_run"].sum() >= 7 - 2
 
 
+PASSWORD = "s3cret-not-in-any-file"
+
+
 @pytest.mark.database
 def test_optuna_workers_on_postgresql_survive_a_killed_worker(tmp_path, slower_data):
-    with postgres_server() as url:
-        entry = {"workers": 2, "storage": url}
-        process = _start(tmp_path, slower_data, "optuna_tpe", entry)
+    # The password reaches the job in an environment variable the params name, and no file the
+    # run writes holds it (results, logs, state, the overlay).
+    from sqlalchemy.engine import make_url
+
+    with postgres_server(password=PASSWORD) as url:
+        entry = {"workers": 2, "storage": url, "storage_password_env": "BT_TEST_DB_PASSWORD"}
+        env = {"BT_TEST_DB_PASSWORD": PASSWORD}
+        process = _start(tmp_path, slower_data, "optuna_tpe", entry, env=env)
         number = _kill_a_worker_mid_trial(process, tmp_path)
         trials = _finish(process, tmp_path)
-        study = _study_trials(url)
+        study = _study_trials(make_url(url).set(password=PASSWORD).render_as_string(False))
+    holding = [p for p in tmp_path.rglob("*") if p.is_file() and PASSWORD.encode() in
+               p.read_bytes()]  # fmt: skip
+    assert holding == []
     _check_ledger(trials)
     killed = _killed_row(trials, number)
     states = {t.number: t.state.name for t in study}

@@ -24,6 +24,7 @@ class OptunaOptions:
     pruner: str = "none"
     pruner_options: Mapping | None = None
     storage: str | None = None
+    storage_password_env: str | None = None  # the variable holding the storage's password
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,12 @@ def _check_optuna(tuner: str, entry: Mapping, max_epochs: int) -> None:
 
     tuner_pruner(tuner, entry, max_epochs)
     if url := entry.get("storage"):
-        check_storage(tuner, url)
+        check_storage(tuner, url, entry.get("storage_password_env"))
+    elif entry.get("storage_password_env"):
+        raise ParamsError(
+            f"tuners.{tuner}.storage_password_env: set, but tuners.{tuner}.storage is not (a "
+            "journal file needs no password)"
+        )
 
 
 # Keras Tuner's options by algorithm: one left over from another algorithm (a `factor` on a

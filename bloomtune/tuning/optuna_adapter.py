@@ -105,9 +105,23 @@ def storage_errors(settings: TuneSettings):
         ) from None
 
 
+def connection_url(settings: TuneSettings) -> str | None:
+    """The storage URL to connect with: the params' URL, with the password from the variable
+    tuners.<tuner>.storage_password_env joined to it here, in memory only."""
+    options = _options(settings)
+    url = options.storage
+    if url and options.storage_password_env:
+        import os
+
+        from sqlalchemy.engine import make_url
+
+        password = os.environ[options.storage_password_env]
+        url = make_url(url).set(password=password).render_as_string(hide_password=False)
+    return url
+
+
 def storage_for(settings: TuneSettings, state_dir):
-    url = _options(settings).storage
-    if url:
+    if url := connection_url(settings):
         return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args(url)})
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend

@@ -22,13 +22,26 @@ def _creatable(folder: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
-def check_storage(tuner: str, url: str) -> None:
+def check_storage(tuner: str, url: str, password_env: str | None = None) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     key = f"tuners.{tuner}.storage"
     try:
         parsed = make_url(url)
+        if parsed.password is not None:
+            # Params are recorded whole: in best.json, .snakemake/metadata and dvc.lock.
+            raise ParamsError(
+                f"{key}: the URL holds a password, which would be stored with the params in "
+                f"results, .snakemake/metadata and dvc.lock; remove it and name the environment "
+                f"variable that holds it in tuners.{tuner}.storage_password_env (PostgreSQL "
+                "also reads PGPASSWORD and ~/.pgpass)"
+            )
+        if password_env and password_env not in os.environ:
+            raise ParamsError(
+                f"tuners.{tuner}.storage_password_env: the environment variable {password_env} "
+                "is not set"
+            )
         dialect = parsed.get_dialect()
     except NoSuchModuleError:  # a kind of ArgumentError: first
         raise ParamsError(
