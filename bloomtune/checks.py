@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bloomtune.errors import ParamsError
 from bloomtune.model_settings import resolve
-from bloomtune.model_spec import check_model
+from bloomtune.model_spec import check_blog_cnn, check_model
 from bloomtune.params import check_schema, read_params
 from bloomtune.replay.grid import check_grid
 from bloomtune.space import check_space
@@ -28,12 +28,19 @@ def check_params(params: dict, *, frameworks: bool = True) -> None:
     check_schema(params)
     space = check_space(params["search_space"])
     check_model(params["model"], space.names, params["standardise"]["image_size"])
+    if params["model"]["family"] == "blog_cnn":
+        check_blog_cnn(space, params["standardise"]["image_size"])
     for tuner, entry in params["tuners"].items() if frameworks else ():
         max_epochs = resolve(params, "tune", tuner, seed=0).budget.max_epochs
         framework(entry["framework"]).check(tuner, entry, max_epochs)
     if params["replay"]["tables"]:
         check_grid(space, params["tabulate"])
     report = params["report"]
+    if report.get("control") and report.get("comparisons", "all_pairs") != "control":
+        raise ParamsError(
+            f"report.control: {report['control']!r} is used only with report.comparisons: "
+            "control (it is all_pairs, which tests every pair); set one or remove the other"
+        )
     if report.get("comparisons") == "control" and report.get("control") not in params["tuners"]:
         names = ", ".join(params["tuners"])
         raise ParamsError(

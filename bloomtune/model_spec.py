@@ -64,6 +64,43 @@ def _check_builder(reference: str) -> None:
         )
 
 
+# Keras' activation functions by name (keras.activations.get; tests/test_params.py checks the
+# list against Keras), so a misspelt one is refused before any job, not by every trial.
+ACTIVATIONS = ("celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid",
+               "hard_silu", "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid",
+               "log_softmax", "mish", "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink",
+               "softmax", "softplus", "softsign", "sparse_plus", "sparsemax", "squareplus",
+               "swish", "tanh", "tanh_shrink")  # fmt: skip
+
+
+def _values(dim) -> list:
+    """What a dimension can take: its choices, or a range's two ends."""
+    return list(dim.choices) if dim.choices is not None else [dim.low, dim.high]
+
+
+def check_blog_cnn(space, image_size: int) -> None:
+    """The blog CNN's own bounds on its hyperparameters (`space`: a SearchSpace), for the
+    configured image size: values every trial would fail on are refused here, naming the key."""
+    dims = {dim.name: dim for dim in space}
+
+    def bad(name: str, ok, need: str) -> None:
+        if name in dims:
+            wrong = [v for v in _values(dims[name]) if not ok(v)]
+            if wrong:
+                raise ParamsError(f"search_space.{name}: {wrong[0]!r} is not {need}")
+
+    def whole(low: int, high: float = float("inf")):
+        return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+    bad("filters", whole(1), "a whole number of filters, at least 1")
+    bad("strides", whole(1), "a stride of at least 1")
+    size = f"a kernel size from 1 to the image size (standardise.image_size {image_size})"
+    bad("kernel_size", whole(1, image_size), size)
+    bad("activation", lambda v: v in ACTIVATIONS,
+        f"one of Keras' activations ({', '.join(ACTIVATIONS)})")  # fmt: skip
+    bad("learning_rate", lambda v: isinstance(v, int | float) and v > 0, "above 0")
+
+
 def check_model(section: dict, space: list[str], image_size: int) -> None:
     """The model section, the search space's dimension names and the image size agree (one
     line naming the key if not)."""

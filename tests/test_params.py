@@ -257,3 +257,42 @@ def test_a_storage_password_never_sits_in_the_params(tmp_path, monkeypatch):
     settings = resolve_stage(params, "tune", "optuna_tpe", seed=1)
     assert "hunter2" not in repr(params) and "hunter2" not in repr(settings)
     assert connection_url(settings) == "postgresql+psycopg2://bt:hunter2@127.0.0.1:5432/db"
+
+
+@pytest.mark.parametrize(
+    ("dimension", "message"),
+    [
+        ({"strides": {"type": "categorical", "choices": [0, 1]}},
+         "search_space.strides: 0 is not a stride of at least 1"),
+        ({"filters": {"type": "categorical", "choices": [-5]}},
+         "search_space.filters: -5 is not a whole number of filters"),
+        ({"kernel_size": {"type": "categorical", "choices": [3, 64]}},
+         "search_space.kernel_size: 64 is not a kernel size from 1 to the image size "
+         "(standardise.image_size 32)"),
+        ({"activation": {"type": "categorical", "choices": ["relu", "bogus_act"]}},
+         "search_space.activation: 'bogus_act' is not one of Keras' activations"),
+    ],
+)  # fmt: skip
+def test_the_blog_cnn_refuses_values_every_trial_would_fail_on(tmp_path, dimension, message):
+    overlay = _overlay(tmp_path, {"standardise": {"image_size": 32}, "search_space": dimension})
+    with pytest.raises(ParamsError, match="^" + re.escape(message)):
+        load_params([ROOT / "params.yaml", overlay])
+
+
+def test_the_activations_the_check_knows_are_keras_own():
+    import keras
+
+    from bloomtune.model_spec import ACTIVATIONS
+
+    for name in ACTIVATIONS:
+        assert callable(keras.activations.get(name)), name
+    with pytest.raises(ValueError):
+        keras.activations.get("bogus_act")
+
+
+def test_a_control_without_the_control_design_is_refused_not_ignored(tmp_path):
+    overlay = _overlay(tmp_path, {"report": {"control": "kt_random"}})
+    with pytest.raises(ParamsError, match="^report.control: 'kt_random' is used only with"):
+        load_params([ROOT / "params.yaml", overlay])
+    both = _overlay(tmp_path, {"report": {"control": "kt_random", "comparisons": "control"}})
+    assert load_params([ROOT / "params.yaml", both])["report"]["control"] == "kt_random"
