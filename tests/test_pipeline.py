@@ -268,7 +268,7 @@ def test_a_new_repetition_runs_only_its_jobs_and_a_removed_one_leaves_the_report
     assert set(snakemake_jobs(snakemake_project, smoke)) == {"report"}
     snakemake(["--cores", "2", *smoke], snakemake_project)
     assert set(pd.read_csv(results / "repetitions.csv")["seed"]) == {SEED}
-    assert "none is claimed" in (results / "report.html").read_text()
+    assert "Nothing is shown: with one run per tuner" in (results / "report.html").read_text()
 
 
 def test_recording_a_snakemake_run_with_dvc_leaves_both_up_to_date(snakemake_project):
