@@ -186,9 +186,9 @@ def identical_text(comparison) -> str | None:
     if not pairs or comparison.n < 1:
         return None
     reps = comparison.repetitions
+    mine = reps.set_index(["tuner", "seed"])
     said = []
     for a, b in pairs:
-        mine = reps.set_index(["tuner", "seed"])
         same = sum(
             mine.loc[(a, s), "best_hyperparameters"] == mine.loc[(b, s), "best_hyperparameters"]
             for s in comparison.seeds
