@@ -91,7 +91,10 @@ def test_sigkill_then_rerun_resumes(tmp_path, tuner):
     assert 1 <= len(before) < 4
     assert not (out / "trials.csv").exists()
 
-    subprocess.run(command, cwd=ROOT, env=tool_env(), check=True, capture_output=True)
+    rerun = subprocess.run(command, cwd=ROOT, env=tool_env(), check=True, capture_output=True)
+    said = (rerun.stdout + rerun.stderr).decode()
+    for number, _ in held:  # before, Keras Tuner said "trial 1 finished before the restart"
+        assert f"trial {number} finished before the restart" not in said
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 4 and trials["trial"].is_unique
     kept = trials.set_index("trial")
@@ -251,11 +254,11 @@ def test_a_file_a_kill_cut_short_is_named_and_mended(tmp_path, monkeypatch, capl
 
 
 @pytest.mark.parametrize("tuner", ["optuna_tpe", "kt_random"])
-def test_a_finished_search_whose_last_row_was_cut_short_says_the_trial_is_lost(
+def test_a_ledger_row_lost_after_the_search_is_restored_from_the_framework(
     tmp_path, caplog, tuner
 ):
-    # The row is gone but the framework holds the trial as finished: before, the rerun ended
-    # with exit 0 and one trial fewer in trials.csv, without a word.
+    # Before, the rerun recorded the lost trial failed with 0 epochs, so the epoch budget let a
+    # new trial train past it (18 epochs against 12), and best.json lost the best trial.
     import logging
 
     from tuning_data import tune_settings
@@ -263,17 +266,27 @@ def test_a_finished_search_whose_last_row_was_cut_short_says_the_trial_is_lost(
     from bloomtune.tuning.tune import run_tuning
 
     data = tiny_data(tmp_path)
-    settings = tune_settings(tuner, max_trials=3, max_epochs=1)
+    settings = tune_settings(tuner, max_trials=6, max_epochs=1, max_total_epochs=3)
     out, state = tmp_path / "tuning", tmp_path / "state"
     run_tuning(settings, data, out, state)
+    before = pd.read_csv(out / "trials.csv")
+    assert len(before) == 3
     (journal,) = state.glob("*/ledger.jsonl")
-    text = journal.read_bytes()
-    journal.write_bytes(text[: len(text) - 40])  # the last row cut short
+    whole = journal.read_bytes()
+    journal.write_bytes(whole[: len(whole) - 40])  # the last row cut short
     with caplog.at_level(logging.WARNING, logger="bloomtune"):
         run_tuning(settings, data, out, state)
     said = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
     assert f"{journal} line 3 was cut short" in said
-    trials = pd.read_csv(out / "trials.csv", keep_default_na=False).set_index("trial")
-    assert sorted(trials.index) == [0, 1, 2]
-    assert trials.loc[2, "status"] == "failed"
-    assert trials.loc[2, "failure_reason"].startswith("lost: a kill cut its ledger row short")
+    assert "trial 2: its ledger row was lost; restored" in said
+    pd.testing.assert_frame_equal(pd.read_csv(out / "trials.csv"), before)  # no new trial
+
+    if tuner == "kt_random":  # the framework's copy gone too: lost, its epochs still counted
+        journal.write_bytes(whole[: whole.rstrip(b"\n").rfind(b"\n") + 1])  # line deleted
+        (copy,) = state.glob("*/keras_tuner/trial_*2/ledger_row.json")
+        copy.unlink()
+        run_tuning(settings, data, out, state)
+        trials = pd.read_csv(out / "trials.csv", keep_default_na=False).set_index("trial")
+        assert sorted(trials.index) == [0, 1, 2]
+        assert trials.loc[2, "status"] == "failed"
+        assert trials.loc[2, "failure_reason"].startswith("lost: its ledger row was cut short")

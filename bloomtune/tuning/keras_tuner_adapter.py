@@ -13,13 +13,14 @@ from pathlib import Path
 import keras_tuner as kt
 
 from bloomtune.model_settings import TuneSettings
-from bloomtune.runtime import optimiser_seed
+from bloomtune.runtime import optimiser_seed, read_json, write_json
 from bloomtune.space import SearchSpace
 from bloomtune.tuning.frameworks import framework
-from bloomtune.tuning.runner import TrialRunner
+from bloomtune.tuning.runner import INTERRUPTED, TrialRunner
 
 log = logging.getLogger(__name__)
 PROJECT = "keras_tuner"  # Keras Tuner's folder in the search's state folder
+ROW = "ledger_row.json"  # in a trial's folder: a copy of its ledger row
 
 
 class SpaceHyperModel(kt.HyperModel):
@@ -67,7 +68,12 @@ def _run_by(base, settings: TuneSettings, runner: TrialRunner, checkpoints: Path
                 # Finished and journalled, but the process died before Keras Tuner saved its
                 # oracle: hand the oracle the journalled result instead of training it again.
                 runner.release()
-                log.info("%s: trial %d finished before the restart; kept", runner.name, number)
+                if row["status"] == "failed" and row["failure_reason"] == INTERRUPTED:
+                    log.info("%s: trial %d was cut off by the stop; recorded failed, not "
+                             "retrained", runner.name, number)  # fmt: skip
+                else:
+                    log.info("%s: trial %d finished before the restart; kept", runner.name,
+                             number)  # fmt: skip
             else:
                 parent = values.get("tuner/trial_id")
                 row = runner.run(
@@ -79,6 +85,8 @@ def _run_by(base, settings: TuneSettings, runner: TrialRunner, checkpoints: Path
                     keep_weights=checkpoints / f"{number}.weights.npz" if checkpoints else None,
                     parent=int(parent) if parent else None,
                 )
+            if not runner.volatile:  # a copy the ledger can be restored from (search())
+                write_json(Path(self.get_trial_dir(trial.trial_id)) / ROW, row)
             if row["status"] == "failed":
                 raise kt.errors.FailedTrialError(row["failure_reason"])
             return {settings.budget.objective: row["score"]}
@@ -180,6 +188,20 @@ def mend_state(state_dir: Path) -> str | None:
     return None
 
 
+def lost_records(tuner, max_epochs: int) -> dict[int, tuple[dict | None, int]]:
+    """Each finished trial's copy of its ledger row from its trial folder, if there is one, and
+    its epoch limit (Keras Tuner does not record the epochs a trial trained; the limit bounds
+    them, so a lost row's trial is never undercounted), for TrialRunner.record_lost."""
+    records = {}
+    for number, trial in tuner.oracle.trials.items():
+        if trial.status in ("COMPLETED", "FAILED", "INVALID"):
+            path = Path(tuner.get_trial_dir(number)) / ROW
+            values = trial.hyperparameters.values
+            limit = values.get("tuner/epochs", max_epochs) - values.get("tuner/initial_epoch", 0)
+            records[int(number)] = (read_json(path) if path.exists() else None, limit)
+    return records
+
+
 def search(settings: TuneSettings, runner: TrialRunner, state_dir: Path, workers=None) -> None:
     """The tune job's search: in this process, or, with `workers`, as Keras Tuner's chief: its
     oracle serves trials to the workers, and a worker that dies has its trial failed in the
@@ -187,8 +209,7 @@ def search(settings: TuneSettings, runner: TrialRunner, state_dir: Path, workers
     if mended := mend_state(state_dir):
         log.warning("%s: %s", runner.name, mended)
     tuner = make_tuner(settings, runner, state_dir)  # reloads a resumed search's oracle
-    finished = ("COMPLETED", "FAILED", "INVALID")
-    runner.record_lost(t for t, trial in tuner.oracle.trials.items() if trial.status in finished)
+    runner.record_lost(lost_records(tuner, settings.budget.max_epochs))
     if reason := runner.exhausted():
         log.info("%s: budget already spent (%s)", runner.name, reason)
         return

@@ -132,11 +132,33 @@ def storage_for(settings: TuneSettings, state_dir):
     return JournalStorage(JournalFileBackend(str((Path(state_dir) / "optuna.journal").resolve())))
 
 
-def tell(study, trial, row: dict) -> None:
-    """Tell the study a trial's ledger row (a trial object or the number of one)."""
+ROW = "bloomtune_ledger_row"  # the trial's user attribute holding a copy of its ledger row
+
+
+def tell(study, trial, row: dict, *, keep: bool = True) -> None:
+    """Tell the study a trial's ledger row (a trial object or the number of one). With `keep`,
+    a copy of the row goes into the trial's user attributes first, so that the study's storage
+    (journal or database) can restore a row the ledger loses (TrialRunner.record_lost)."""
     state = STATES[row["status"]]
     values = row["score"] if state == TrialState.COMPLETE else None
+    if keep:
+        if isinstance(trial, int):
+            frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial)
+            if frozen.state == TrialState.RUNNING:
+                optuna.trial.Trial(study, frozen._trial_id).set_user_attr(ROW, row)
+        else:
+            trial.set_user_attr(ROW, row)
     study.tell(trial, values, state=state, skip_if_finished=True)
+
+
+def lost_records(study, max_epochs: int) -> dict[int, tuple[dict | None, int]]:
+    """Each finished trial's copy of its ledger row, if it has one, and the epochs the study
+    knows it trained (those it reported to the pruner), or else its limit (which bounds them, so
+    a lost row's trial is never undercounted), for TrialRunner.record_lost."""
+    return {
+        t.number: (t.user_attrs.get(ROW), len(t.intermediate_values) or max_epochs)
+        for t in study.get_trials(deepcopy=False, states=FINISHED)
+    }
 
 
 def close_interrupted(study, runner: TrialRunner) -> None:
@@ -148,7 +170,7 @@ def close_interrupted(study, runner: TrialRunner) -> None:
         row = runner.recorded(trial.number) or runner.record_interrupted(
             trial.number, trial.params
         )
-        tell(study, trial.number, row)
+        tell(study, trial.number, row, keep=not runner.volatile)
 
 
 def open_study(settings: TuneSettings, runner: TrialRunner, state_dir, worker: int = 0):
@@ -198,7 +220,7 @@ def _search(settings: TuneSettings, study, runner: TrialRunner) -> None:
         hp = settings.space.suggest_optuna(trial)
         on_epoch = pruning(trial, budget.objective) if prunes else None
         row = runner.run(trial.number, hp, on_epoch=on_epoch, pruned=(optuna.TrialPruned,))
-        tell(study, trial, row)
+        tell(study, trial, row, keep=not runner.volatile)
     log.info("%s: %s reached, search ends", tuner.name, reason)
 
 
@@ -219,7 +241,7 @@ def _search_study(settings: TuneSettings, runner: TrialRunner, state_dir, worker
     name = settings.tuner.name
     study = open_study(settings, runner, state_dir)
     close_interrupted(study, runner)
-    runner.record_lost(t.number for t in study.get_trials(deepcopy=False, states=FINISHED))
+    runner.record_lost(lost_records(study, settings.budget.max_epochs))
     if reason := runner.exhausted():
         log.info("%s: budget already spent (%s)", name, reason)
         return
@@ -234,7 +256,7 @@ def _search_study(settings: TuneSettings, runner: TrialRunner, state_dir, worker
 
     def on_death(worker: int, reason: str) -> None:
         for row in runner.reap(worker, reason, orphans=orphans):
-            tell(study, row["trial"], row)
+            tell(study, row["trial"], row, keep=not runner.volatile)
 
     workers.run(on_death)
     close_interrupted(study, runner)

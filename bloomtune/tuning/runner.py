@@ -20,11 +20,11 @@ from bloomtune.objective import best_epoch_of
 from bloomtune.runtime import peak_rss_mb
 from bloomtune.tuning.budget import SharedBudget
 from bloomtune.tuning.evaluators import Evaluator, Request
-from bloomtune.tuning.ledger import Ledger, Progress, TrialClock
+from bloomtune.tuning.ledger import Ledger, Progress, TrialClock, ledger_columns
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the tuning process stopped mid-trial"
-LOST = "lost: a kill cut its ledger row short; its result is not known"
+LOST = "lost: its ledger row was cut short or deleted, and no copy of it is left"
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -37,6 +37,16 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
         return f"out of memory: {type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _is_row(copy, number: int, ledger: Ledger) -> bool:
+    """Whether a framework's copy of a ledger row is one, for this trial and search."""
+    return (
+        isinstance(copy, dict)
+        and list(copy) == ledger_columns(ledger.hp_names)
+        and copy["trial"] == number
+        and copy["tuner"] == ledger.tuner
+    )
 
 
 def _finite(value) -> bool:
@@ -117,16 +127,30 @@ class TrialRunner:
             self.progress.trial_done(row, self.ledger.rows())
         return rows
 
-    def record_lost(self, numbers) -> list[dict]:
+    def record_lost(self, records: dict[int, tuple[dict | None, int]]) -> list[dict]:
         """Trials the framework holds as finished that the ledger has no row for (a kill cut
-        the row short and the rerun removed it): recorded failed, saying so, so that no trial
-        leaves the ledger without a word. Call when the search has ended."""
+        the row short and the rerun removed it, or the line was deleted). `records` maps each
+        finished trial's number to the copy of its ledger row the framework keeps (Optuna's
+        journal or database, Keras Tuner's trial folder), or None, and the epochs the
+        framework knows it trained (or its epoch limit where it does not know: the budget
+        then errs on the safe side). A copy is journalled again as it was; a trial without
+        one is recorded failed, saying so, with those epochs, which the budget counts. So no
+        trial leaves the ledger without a word and no epoch trained goes uncounted. Call
+        before the search goes on (the budget must see them)."""
         known = {r["trial"] for r in self.rows()}
         rows = []
-        for number in sorted(set(int(n) for n in numbers) - known):
-            row = self.ledger.row(number, {}, "failed", LOST)
+        for number, (copy, epochs) in sorted(records.items()):
+            if int(number) in known:
+                continue
+            if _is_row(copy, int(number), self.ledger):
+                row = copy
+                log.warning("%s trial %d: its ledger row was lost; restored from the "
+                            "framework's record of it", self.name, number)  # fmt: skip
+            else:
+                row = self.ledger.row(int(number), {}, "failed", LOST, epochs_run=int(epochs))
+                log.warning("%s trial %d: %s (%d epochs counted)", self.name, number, LOST,
+                            int(epochs))  # fmt: skip
             self.budget.record(row)
-            log.warning("%s trial %d: %s", self.name, number, LOST)
             rows.append(row)
         return rows
 
