@@ -36,10 +36,11 @@ demo: setup
 	  --configfile config/demo.yaml
 	@echo "Report: results/report/report.html (the replay's: results/report/replay/replay.html)"
 
-# The same demo under DVC: merges config/demo.yaml into params.yaml, then dvc repro.
+# The same demo under DVC: merges config/demo.yaml into params.yaml, then dvc repro under the
+# project's run lock (bloomtune/repro.py).
 demo-dvc: setup
 	$(BIN)/python -m bloomtune.overlay config/demo.yaml
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dvc repro
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bloomtune.repro
 	@echo "Report: results/report/report.html (git checkout params.yaml restores the defaults)"
 
 # What the run `snakemake` would start now costs (CONFIG=config/demo.yaml for an overlay).

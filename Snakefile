@@ -9,6 +9,8 @@ from bloomtune.checks import load_params
 from bloomtune.codedeps import stage_code
 from bloomtune.errors import ParamsError
 from bloomtune.params import STAGE_SECTIONS, merge, read_params, stage_params
+from bloomtune.run_lock import hold
+from bloomtune.runtime import Busy
 from bloomtune.settings import workers_of
 
 
@@ -95,6 +97,15 @@ EPOCH_FILES = ["history.csv", "best_epoch.json"]
 
 
 report: "report/workflow.rst"
+
+
+# One orchestrator at a time (bloomtune/run_lock.py): a DVC run, or another Snakemake of this
+# project, is refused here, before any job could delete the other's outputs.
+onstart:
+    try:
+        hold("snakemake")
+    except Busy as exc:
+        raise WorkflowError(" ".join(str(exc).split())) from None
 
 
 rule all:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
 from collections.abc import Callable
 
 from bloomtune.checks import load_params
+from bloomtune.data import made_with
 from bloomtune.errors import ParamsError, UserError
+from bloomtune.run_lock import stage_run
 from bloomtune.runtime import (
+    Busy,
     claim_gpus,
     configure_tensorflow,
     exclusive,
@@ -59,6 +63,19 @@ def run_stage(
         )
     add_arguments(parser)
     args = parser.parse_args()
+    with contextlib.ExitStack() as held:
+        try:
+            # Locks first: a refused job must not truncate the log of the job that holds them.
+            held.enter_context(stage_run(stage))
+            if locked:  # one run of this stage at a time, whichever orchestrator started it
+                held.enter_context(exclusive(lock_beside(args.out), f"the {stage} stage"))
+        except Busy as exc:
+            print(f"{stage} refused: {one_line(exc)}", file=sys.stderr)
+            sys.exit(1)
+        _run(stage, args, work, tensorflow, resolve)
+
+
+def _run(stage: str, args, work, tensorflow: bool, resolve: Callable) -> None:
     try:
         setup_logging(args.log)
     except UserError as exc:  # nowhere to log to yet: one line on stderr
@@ -68,6 +85,9 @@ def run_stage(
         params = load_params(args.params, frameworks=False)  # tune checks its own tuner
         tuner, seed = getattr(args, "tuner", None), getattr(args, "seed", None)
         settings = resolve(params, stage, tuner, seed)
+        # Data made with other params (by the other orchestrator) is refused, never reused.
+        made_with.check(getattr(args, "raw", None), params, "download")
+        made_with.check(getattr(args, "data", None), params, "standardise")
         threads = thread_budget()
         if tensorflow:
             # Each training process sees only its own GPUs (a tune job: one share per worker).
@@ -76,11 +96,9 @@ def run_stage(
             configure_tensorflow(threads)
         args.threads = threads
         start = time.perf_counter()
-        if locked:  # one run of this stage at a time, whichever orchestrator started it
-            with exclusive(lock_beside(args.out), f"the {stage} stage"):
-                work(args, settings)
-        else:
-            work(args, settings)
+        work(args, settings)
+        if stage in made_with.CHAIN:
+            made_with.record(args.out, params, stage)
     except ParamsError as exc:  # the stage's own checks run before any work too
         log.error("params: %s", exc)
         sys.exit(2)

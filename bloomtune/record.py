@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 
 from bloomtune.overlay import apply_overlay
+from bloomtune.run_lock import hold
+from bloomtune.runtime import Busy
 
 TIMEOUT_S = 600
 
@@ -41,6 +43,10 @@ def _snakemake_idle(configfiles: list[str]) -> bool:
 
 
 def record(configfiles: list[str]) -> None:
+    try:  # no Snakemake or DVC run may start while DVC commits and Snakemake touches
+        hold("record")
+    except Busy as exc:
+        raise SystemExit(f"record refused: {' '.join(str(exc).split())}") from None
     if not _snakemake_idle(configfiles):
         raise SystemExit(
             "record: Snakemake has jobs to run (snakemake -n lists them); finish the run first, "

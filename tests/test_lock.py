@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pandas as pd
 import pytest
@@ -10,6 +11,7 @@ import yaml
 from conftest import BIN, copy_project, snakemake, tool_env
 from tuning_data import tiny_data, tune_settings
 
+from bloomtune.run_lock import LOCK
 from bloomtune.runtime import Busy, exclusive
 from bloomtune.tuning.tune import run_tuning
 
@@ -27,32 +29,40 @@ def test_a_second_search_of_the_same_run_is_refused_while_the_first_holds_it(tmp
 
 
 @pytest.mark.pipeline
-def test_snakemake_and_dvc_started_together_never_share_a_search(tmp_path):
+def test_snakemake_and_dvc_started_together_never_share_a_project(tmp_path):
+    # Both at once destroyed each other's outputs: Snakemake deleted the "output files of" its
+    # refused job (DVC's just-written data), and a refused job had truncated the running job's
+    # log. Now the project's run lock refuses the second before any job starts (the other way
+    # round: tests/test_run_lock.py).
     project = copy_project(tmp_path / "project", overlay="config/smoke.yaml")
     params = project / "params.yaml"
     values = yaml.safe_load(params.read_text())
     values["tuning"].update(max_trials=6, max_epochs=3)  # long enough to overlap
     params.write_text(yaml.safe_dump(values, sort_keys=False))
-    snakemake(["--cores", "2", "data/standardised", "data/weights"], project)
     target = "results/tuning/kt_random/seed_1/trials.csv"
-    jobs = [
-        [str(BIN / "snakemake"), "--cores", "1", target],
-        [str(BIN / "dvc"), "repro", "--single-item", "tune@kt_random-1"],
-    ]
-    started = [
-        subprocess.Popen(j, cwd=project, env=tool_env(), stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
-        for j in jobs
-    ]  # fmt: skip
-    outputs = [p.communicate(timeout=600)[0] for p in started]
-    codes = [p.returncode for p in started]
-    # Both start within a second or two and the search takes several: one of them runs it, the
-    # other is refused in one line.
-    assert sorted(codes) == [0, 1], (codes, outputs)
-    (refused,) = [o for o, c in zip(outputs, codes, strict=True) if c]
-    assert "is already running the kt_random search of seed 1" in refused, refused
+    dvc = subprocess.Popen(
+        [str(BIN / "python"), "-m", "bloomtune.repro", "--single-item", "download",
+         "standardise", "weights", "tune@kt_random-1"],
+        cwd=project, env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lock = project / LOCK
+    deadline = time.monotonic() + 60
+    while "dvc repro" not in (lock.read_text() if lock.exists() else ""):
+        assert time.monotonic() < deadline and dvc.poll() is None, "DVC never took the lock"
+        time.sleep(0.1)
+    # Snakemake while DVC runs the stages: refused in one line before any job starts.
+    refused = snakemake(["--cores", "1", target], project, check=False)
+    assert refused.returncode == 1, refused
+    assert "this project's stages are held by dvc repro (pid " in refused.stderr, refused.stderr
+    assert "Error in rule" not in refused.stderr, refused.stderr  # no job started, none failed
+    output = dvc.communicate(timeout=600)[0]
+    assert dvc.returncode == 0, output
     trials = pd.read_csv(project / target)
-    assert len(trials) <= 6 and trials["trial"].is_unique
+    assert len(trials) == 6 and trials["trial"].is_unique
+    for output in ("data/raw/source.json", "data/standardised/manifest.json"):
+        assert (project / output).is_file(), output  # nothing the winner made was deleted
+    log = (project / "results/logs/standardise.log").read_text()
+    assert "standardise done in" in log  # nor its log cut short by the refused run
 
 
 def test_the_data_stages_take_one_lock_beside_their_output(tmp_path):
