@@ -90,7 +90,7 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(top level)"
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
+def _describe(error: jsonschema.ValidationError, root: dict) -> str:
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         return f"unknown key {', '.join(map(repr, extra))}"
@@ -100,12 +100,51 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
     if error.validator == "const":
         return f"{error.instance!r} should be {error.validator_value!r}"
+    if error.validator in ("anyOf", "oneOf"):  # "is not valid under any of the given schemas"
+        kinds = [_kind(sub, root) for sub in error.validator_value]
+        kinds = (", or " if any(" or " in k for k in kinds[:-1]) else " or ").join(kinds)
+        return f"{error.instance!r} is not {kinds}"
     return error.message
+
+
+# The schema's named definitions ($defs) in words, for a refused anyOf or oneOf.
+_DEFINED = {
+    "dimension": "a dimension (a mapping with type: categorical, int, float or fixed)",
+    "value": "a text, number or true/false",
+}
+
+
+def _kind(schema: dict, root: dict) -> str:
+    """One alternative of an anyOf or oneOf, in words."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in _DEFINED:
+            return _DEFINED[name]
+        schema = root.get("$defs", {}).get(name, {})
+    if "const" in schema:
+        return repr(schema["const"])
+    if "enum" in schema:
+        return "one of " + ", ".join(map(repr, schema["enum"]))
+    kind, low = schema.get("type"), schema.get("minimum")
+    if kind == "integer":
+        return "a whole number" + (f" of at least {low}" if low is not None else "")
+    if kind == "array":
+        return "a list of those" if "$ref" in schema.get("items", {}) else "a list"
+    words = {"null": "null", "number": "a number", "string": "a text", "boolean": "true/false"}
+    return words.get(kind, schema.get("description") or "of another allowed form")
 
 
 def _best_error(errors: list[jsonschema.ValidationError]) -> jsonschema.ValidationError:
     # The deepest error names the most precise key; prefer it to "does not match any of".
-    return max(errors, key=lambda e: (len(e.absolute_path), e.validator != "required"))
+    best = max(errors, key=lambda e: (len(e.absolute_path), e.validator != "required"))
+    # Inside an anyOf or oneOf, an alternative that failed deeper (a dimension with a wrong
+    # field) names the key more precisely than the list of alternatives.
+    while best.validator in ("anyOf", "oneOf") and best.context:
+        deeper = max(best.context, key=lambda e: len(e.absolute_path))
+        if len(deeper.absolute_path) <= len(best.absolute_path):
+            break
+        best = deeper
+    return best
 
 
 # YAML 1.1 (PyYAML, Snakemake) reads an exponent without a dot in the mantissa, 1e-5, as text.
@@ -138,7 +177,7 @@ def check_schema(params: dict) -> None:
         path = _key_path(error)
         if error.validator == "additionalProperties" and path == "(top level)":
             path = "params"
-        raise ParamsError(f"{path}: {_describe(error)}")
+        raise ParamsError(f"{path}: {_describe(error, schema)}")
     source = params["data"]["source"]
     if source not in params["data"]:
         raise ParamsError(f"data.{source}: data.source is {source!r} but this section is missing")

@@ -296,3 +296,61 @@ def test_a_control_without_the_control_design_is_refused_not_ignored(tmp_path):
         load_params([ROOT / "params.yaml", overlay])
     both = _overlay(tmp_path, {"report": {"control": "kt_random", "comparisons": "control"}})
     assert load_params([ROOT / "params.yaml", both])["report"]["control"] == "kt_random"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        # An Optuna Hyperband whose first rung comes after the last epoch never prunes.
+        ({"tuning": {"max_epochs": 2},
+          "tuners": {"optuna_tpe_hyperband": {"pruner_options": {"min_resource": 5}}}},
+         "tuners.optuna_tpe_hyperband.pruner_options: min_resource 5 is not below max_epochs 2"),
+        # One Hyperband iteration at max_epochs 1 is one trial: it stopped at 1 of 2.
+        ({"tuning": {"max_epochs": 1, "max_trials": 2},
+          "tuners": {"kt_hyperband": {"hyperband_iterations": 1}}},
+         "tuners.kt_hyperband.hyperband_iterations: 1 iteration(s) of Hyperband at max_epochs 1 "
+         "run 1 trial(s) and 1 epoch(s), less than the budget (max_trials 2, max_total_epochs"),
+        # A grid value outside its range, with the replay off (it is refused when it is on).
+        ({"replay": {"tables": []}, "tabulate": {"grid": {"learning_rate": [5.0]}}},
+         "tabulate.grid.learning_rate: [5.0] outside"),
+        # Below the smallest model: every trial refused as too large.
+        ({"tuning": {"max_model_params": 1}},
+         "tuning.max_model_params: 1 is below the smallest model the search space gives "
+         "(27,396 parameters at 32 px and 4 classes)"),
+        # A refused alternative names what would be valid.
+        ({"tuning": {"max_model_params": 0}},
+         "tuning.max_model_params: 0 is not a whole number of at least 1 or 'auto'"),
+        ({"search_space": {"filters": 5}},
+         "search_space.filters: 5 is not null or a dimension (a mapping with type: "),
+    ],
+)  # fmt: skip
+def test_settings_that_would_do_nothing_or_fail_every_trial_are_refused(tmp_path, values, message):
+    overlay = _overlay(tmp_path, values)
+    with pytest.raises(ParamsError, match="^" + re.escape(message)):
+        load_params([ROOT / "params.yaml", ROOT / "config/smoke.yaml", overlay])
+
+
+def test_the_hyperband_check_counts_what_keras_tuners_oracle_runs(tmp_path):
+    # The light check counts an iteration's trials and epochs without importing Keras Tuner;
+    # its oracle, driven to STOPPED, must run exactly those.
+    import keras_tuner as kt
+
+    from bloomtune.tuning.frameworks import hyperband_iteration
+
+    for max_epochs, factor in [(1, 3), (2, 3), (3, 3), (10, 3), (5, 2), (8, 4)]:
+        hp = kt.HyperParameters()
+        hp.Float("x", 0, 1)
+        oracle = kt.oracles.HyperbandOracle(
+            objective=kt.Objective("score", "max"), max_epochs=max_epochs, factor=factor,
+            hyperband_iterations=1, seed=1, hyperparameters=hp,
+        )  # fmt: skip
+        oracle._set_project_dir(str(tmp_path), f"hb_{max_epochs}_{factor}")
+        trials = epochs = 0
+        while (trial := oracle.create_trial("worker")).status != "STOPPED":
+            values = trial.hyperparameters.values
+            trials += 1
+            epochs += values["tuner/epochs"] - values["tuner/initial_epoch"]
+            oracle.update_trial(trial.trial_id, {"score": values["x"]}, step=0)
+            trial.status = "COMPLETED"
+            oracle.end_trial(trial)
+        assert hyperband_iteration(max_epochs, factor) == (trials, epochs), (max_epochs, factor)

@@ -133,6 +133,13 @@ def test_total_epoch_budget_stops_every_framework(data, tmp_path):
         assert best["totals"]["epochs_consumed"] == 3, tuner
 
 
+def test_keras_tuner_hyperband_runs_until_the_shared_budget_is_spent(data, tmp_path):
+    # One Hyperband iteration at max_epochs 1 is one trial: with one iteration it stopped at 1
+    # of 3 budgeted trials, a smaller search than the other tuners'.
+    best, trials = _tune(data, tmp_path, "kt_hyperband", max_trials=3, max_epochs=1)
+    assert len(trials) == 3 and best["totals"]["epochs_consumed"] == 3
+
+
 def test_a_finished_search_is_not_rerun_and_a_changed_one_starts_fresh(data, tmp_path):
     _, first = _tune(data, tmp_path, "optuna_tpe", max_trials=2, max_epochs=1)
     _, same = _tune(data, tmp_path, "optuna_tpe", max_trials=2, max_epochs=1)

@@ -64,20 +64,22 @@ def snap(space: SearchSpace, grid: dict, hp: dict) -> dict:
     return space.active(out)
 
 
-def check_grid(space: SearchSpace, tabulate: dict) -> int:
-    """Refuse a grid that names no range of the space or misses one; return how many
-    configurations it has."""
-    ranges = {d.name for d in space if d.choices is None}
+def check_grid(space: SearchSpace, tabulate: dict, complete: bool = True) -> int:
+    """Refuse a grid that names no range of the space, lists a value outside its range or
+    (`complete`: the replay is on) misses a range; return how many configurations it has (0
+    when not complete)."""
+    ranges = {d.name: d for d in space if d.choices is None}
     for name in tabulate["grid"]:
         if name not in ranges:
             what = "is not in search_space" if name not in space.names else "is not a range"
             raise ParamsError(
                 f"tabulate.grid.{name}: {what} (the grid lists int and float values)"
             )
+        values_of(ranges[name], tabulate["grid"])
     shards = list(tabulate["shards"])
     if sorted(shards) != list(range(1, len(shards) + 1)):
         raise ParamsError(f"tabulate.shards: number the shards 1..N, not {shards}")
-    return len(configurations(space, tabulate["grid"]))
+    return len(configurations(space, tabulate["grid"])) if complete else 0
 
 
 def key(hp: dict) -> tuple:

@@ -9,11 +9,13 @@ stage's adapters from here)."""
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from types import ModuleType
 
 from bloomtune.errors import ParamsError
+from bloomtune.model_settings import Budget
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,17 @@ class KerasTunerOptions:
     alpha: float | None = None
     beta: float | None = None
     factor: int = 3
-    hyperband_iterations: int = 1
+    hyperband_iterations: int | None = None  # None: as many as the shared budget allows
 
 
 @dataclass(frozen=True)
 class Framework:
-    """`check(tuner, entry, max_epochs)` raises ParamsError naming the key; `adapter()` imports
+    """`check(tuner, entry, budget)` raises ParamsError naming the key; `adapter()` imports
     the module whose `search(settings, runner, state_dir, workers)` runs the tune job's search
     and whose `worker(settings, runner, state_dir)` runs one worker process of it."""
 
     name: str
-    check: Callable[[str, Mapping, int], None]
+    check: Callable[[str, Mapping, Budget], None]
     adapter_module: str
     options_type: type
     importances: bool = False  # the report computes fANOVA importances from its trials
@@ -62,11 +64,11 @@ class Framework:
         )
 
 
-def _check_optuna(tuner: str, entry: Mapping, max_epochs: int) -> None:
+def _check_optuna(tuner: str, entry: Mapping, budget: Budget) -> None:
     from bloomtune.tuning.pruners import tuner_pruner
     from bloomtune.tuning.storage import check_storage
 
-    tuner_pruner(tuner, entry, max_epochs)
+    tuner_pruner(tuner, entry, budget.max_epochs)
     if url := entry.get("storage"):
         check_storage(tuner, url, entry.get("storage_password_env"))
     elif entry.get("storage_password_env"):
@@ -85,7 +87,26 @@ KERAS_TUNER_OPTIONS = {
 }
 
 
-def _check_keras_tuner(tuner: str, entry: Mapping, max_epochs: int) -> None:
+def hyperband_iteration(max_epochs: int, factor: int) -> tuple[int, int]:
+    """The trials and epochs one iteration of Keras Tuner's Hyperband runs: its oracle's
+    brackets, rounds, sizes and epochs (keras_tuner HyperbandOracle._get_num_brackets,
+    _get_size, _get_epochs; tests/test_tuning.py compares them), a promoted trial training
+    only the epochs after its parent's."""
+    brackets, epochs = 0, float(max_epochs)
+    while epochs >= 1:
+        epochs, brackets = epochs / factor, brackets + 1
+    end_size = math.ceil(1 + math.log(max_epochs, factor))
+    trials = trained = 0
+    for bracket in range(brackets):
+        before = 0
+        for round_num in range(bracket + 1):
+            size = math.ceil(end_size / (bracket + 1) * factor ** (bracket - round_num))
+            upto = math.ceil(max_epochs / factor ** (bracket - round_num))
+            trials, trained, before = trials + size, trained + size * (upto - before), upto
+    return trials, trained
+
+
+def _check_keras_tuner(tuner: str, entry: Mapping, budget: Budget) -> None:
     """The schema checks the options' values; here, that each suits the tuner's algorithm."""
     algorithm = entry["algorithm"]
     for other, options in KERAS_TUNER_OPTIONS.items():
@@ -95,6 +116,24 @@ def _check_keras_tuner(tuner: str, entry: Mapping, max_epochs: int) -> None:
                     f"tuners.{tuner}.{key}: an option of algorithm {other}, and this tuner's "
                     f"algorithm is {algorithm}: it would be ignored; remove it"
                 )
+    iterations = entry.get("hyperband_iterations")
+    if algorithm != "hyperband" or iterations is None:
+        return
+    # Hyperband stops after its iterations: too few would leave the shared budget unspent
+    # (at max_epochs 1 an iteration is one trial), a smaller search than the other tuners'.
+    trials, epochs = hyperband_iteration(budget.max_epochs, entry.get("factor") or 3)
+    total = budget.max_total_epochs
+    if iterations * trials < budget.max_trials and (not total or iterations * epochs < total):
+        spend = f"max_trials {budget.max_trials}" + (
+            f", max_total_epochs {total}" if total else ""
+        )
+        raise ParamsError(
+            f"tuners.{tuner}.hyperband_iterations: {iterations} iteration(s) of Hyperband at "
+            f"max_epochs {budget.max_epochs} run {iterations * trials} trial(s) and "
+            f"{iterations * epochs} epoch(s), less than the budget ({spend}): the search "
+            "would stop before the other tuners'; raise it or remove it (by default Hyperband "
+            "runs until the budget is spent)"
+        )
 
 
 FRAMEWORKS = {

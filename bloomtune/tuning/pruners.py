@@ -26,6 +26,7 @@ def make_pruner(name: str, max_epochs: int, options: dict | None = None):
         raise ValueError(f"unknown Optuna pruner {name!r}")
     cls_name, defaults = PRUNERS[name]
     cls = getattr(optuna.pruners, cls_name)
+    _check_resources(name, max_epochs, options or {})
     kwargs = {**defaults, **(options or {})}
     if name == "hyperband":
         kwargs.setdefault("max_resource", max_epochs)
@@ -40,6 +41,22 @@ def make_pruner(name: str, max_epochs: int, options: dict | None = None):
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}: {exc}") from None
+
+
+def _check_resources(name: str, max_epochs: int, options: dict) -> None:
+    """Resources the user set that make a multi-fidelity pruner do nothing (its first rung at or
+    after the last epoch a trial trains: it never prunes) or size it for epochs no trial trains."""
+    low, high = options.get("min_resource"), options.get("max_resource")
+    if isinstance(low, int) and not isinstance(low, bool) and low >= max_epochs:
+        raise ValueError(
+            f"min_resource {low} is not below max_epochs {max_epochs}: its first rung would come "
+            "at or after a trial's last epoch, so it would never prune"
+        )
+    if name == "hyperband" and isinstance(high, int) and high > max_epochs:
+        raise ValueError(
+            f"max_resource {high} is above max_epochs {max_epochs}: its brackets would be sized "
+            "for epochs no trial trains; leave it out (it is max_epochs)"
+        )
 
 
 def tuner_pruner(tuner: str, options, max_epochs: int):

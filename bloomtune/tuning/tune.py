@@ -38,7 +38,7 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
     name, budget = settings.tuner.name, settings.budget
     # Bad options fail now, before any data is read; so does a builder that is not there (the
     # light params check finds its module but does not import user code).
-    framework(settings.tuner.framework).check(name, settings.tuner.options, budget.max_epochs)
+    framework(settings.tuner.framework).check(name, settings.tuner.options, budget)
     if settings.model.family == "custom":
         from bloomtune.training.custom import load_builder
 
