@@ -7,10 +7,10 @@ import shlex
 
 from bloomtune.checks import load_params
 from bloomtune.codedeps import stage_code
-from bloomtune.errors import ParamsError
+from bloomtune.errors import ParamsError, UserError
 from bloomtune.params import STAGE_SECTIONS, merge, read_params, stage_params
 from bloomtune.run_lock import hold
-from bloomtune.runtime import Busy
+from bloomtune.runtime import Busy, check_writable
 from bloomtune.settings import workers_of
 
 
@@ -104,7 +104,8 @@ report: "report/workflow.rst"
 onstart:
     try:
         hold("snakemake")
-    except Busy as exc:
+        check_writable(["data", "results", "results/logs"])
+    except (Busy, UserError) as exc:
         raise WorkflowError(" ".join(str(exc).split())) from None
 
 

@@ -19,6 +19,8 @@ from bloomtune.runtime import (
     configure_tensorflow,
     exclusive,
     lock_beside,
+    log_write_error,
+    no_space,
     setup_logging,
     thread_budget,
 )
@@ -72,6 +74,9 @@ def run_stage(
         except Busy as exc:
             print(f"{stage} refused: {one_line(exc)}", file=sys.stderr)
             sys.exit(1)
+        except OSError as exc:  # a full or read-only disk where the lock goes
+            print(f"{stage} failed: {_os_error(exc, args)}", file=sys.stderr)
+            sys.exit(1)
         _run(stage, args, work, tensorflow, resolve)
 
 
@@ -103,7 +108,8 @@ def _run(stage: str, args, work, tensorflow: bool, resolve: Callable) -> None:
         log.error("params: %s", exc)
         sys.exit(2)
     except USER_ERRORS as exc:
-        log.error("%s failed: %s", stage, one_line(exc))
+        log.error("%s failed: %s", stage, _os_error(exc, args))
+        _log_written(stage, args.log)
         sys.exit(1)
     except Exception as exc:
         where = f"traceback in {args.log}" if args.log else "traceback follows"
@@ -117,3 +123,21 @@ def _run(stage: str, args, work, tensorflow: bool, resolve: Callable) -> None:
         )
         sys.exit(1)
     log.info("%s done in %.1f s (%d threads)", stage, time.perf_counter() - start, threads)
+    _log_written(stage, args.log)
+
+
+def _os_error(exc: BaseException, args) -> str:
+    """One line for an error the user can act on; a full disk's names where it is full."""
+    if isinstance(exc, OSError) and not isinstance(exc, UserError):
+        folders = [getattr(args, name, None) for name in ("out", "state", "log")]
+        return no_space(exc, folders) or one_line(exc)
+    return one_line(exc)
+
+
+def _log_written(stage: str, log_file) -> None:
+    """A log that lost lines (a full or read-only disk) fails the stage, saying so on the
+    console: it must not end well with an empty log."""
+    if (error := log_write_error()) is not None:
+        log.error("%s failed: its log %s lost lines: %s (free space or make it writable, then "
+                  "rerun)", stage, log_file, error.strerror or error)  # fmt: skip
+        sys.exit(1)

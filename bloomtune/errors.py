@@ -33,6 +33,10 @@ class WeightsMissing(UserError, FileNotFoundError):
     """The pretrained weights file is not where the weights stage puts it."""
 
 
+class NoSpaceError(UserError, OSError):
+    """The disk filled up; the message names where. The work so far is kept for a rerun."""
+
+
 class TuningError(UserError, RuntimeError):
     """The search could not produce a usable result."""
 

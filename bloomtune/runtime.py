@@ -60,7 +60,7 @@ def setup_logging(log_file: str | Path | None, *, append: bool = False, tag: str
         if not append:
             open(log_file, "w").close()
         # Appending, as the library lines that fd 2 now writes do, so neither overwrites.
-        file = logging.FileHandler(log_file, mode="a")
+        file = LogFile(log_file, mode="a")
         stream = _console_stream(log_file)
     except OSError as exc:  # a read-only or full disk: the user's to fix, in one line
         raise UserError(f"{log_file}: cannot write the job's log: {exc.strerror}") from None
@@ -74,6 +74,62 @@ def setup_logging(log_file: str | Path | None, *, append: bool = False, tag: str
     if _console.get("saved") and not _console.get("summing"):
         _console["summing"] = True  # the job's own process sums up its log at exit
         atexit.register(_sum_up, Path(log_file))
+
+
+class LogFile(logging.FileHandler):
+    """The job's log file. A line it cannot write (a full or read-only disk) is not printed to
+    stderr, which points at the same file: its error is kept, and the stage fails saying so
+    (`log_write_error`) instead of ending well with an empty log."""
+
+    error: OSError | None = None
+
+    def handleError(self, record):  # noqa: N802 (logging's name)
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            LogFile.error = LogFile.error or exc
+        else:
+            super().handleError(record)
+
+
+def log_write_error() -> OSError | None:
+    """The first error writing this process's log file, if a line was lost."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, LogFile):
+            with contextlib.suppress(OSError):
+                handler.flush()
+    return LogFile.error
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def no_space(exc: OSError, folders) -> str | None:
+    """For a write that found its disk full, one line naming where (the file, or the folders
+    given whose disk has nothing left) and what to do; None for any other error."""
+    if exc.errno not in NO_SPACE:
+        return None
+    where = [str(exc.filename)] if exc.filename else []
+    for folder in [] if where else [Path(f) for f in folders if f]:
+        probe = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if probe is not None and shutil.disk_usage(probe).free < 1 << 20:
+            where.append(str(folder))
+    place = ", ".join(where) or "one of its output folders"
+    return f"no space left on device writing {place}; free some space and rerun"
+
+
+def check_writable(folders) -> None:
+    """UserError naming the first of the existing `folders` no file can be written in (a
+    read-only mount or a full disk), before any job: a job would fail there with its
+    orchestrator's traceback."""
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            continue
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".bloomtune-probe-"):
+                pass
+        except OSError as exc:
+            raise UserError(f"{folder}: cannot write there ({exc.strerror}); jobs write their "
+                            "outputs and logs there") from None  # fmt: skip
 
 
 def _console_stream(log_file):
@@ -153,10 +209,26 @@ def claim_gpus(count: int, slots: Path = GPU_SLOTS) -> list[str]:
     if count <= 0:
         return []
     if "CUDA_VISIBLE_DEVICES" in os.environ:  # chosen by Slurm, or by this job's supervisor
-        return [d for d in os.environ["CUDA_VISIBLE_DEVICES"].split(",") if d]
+        shown = os.environ["CUDA_VISIBLE_DEVICES"]
+        devices = [d for d in shown.split(",") if d.strip()]
+        # CUDA stops at the first invalid entry: "-1" (or nothing) hides every device.
+        if not devices or devices[0].strip().startswith("-"):
+            raise UserError(
+                f"resources.gpus: this job needs {count} GPU(s) and CUDA_VISIBLE_DEVICES="
+                f"{shown!r} hides every GPU, so it would train on the CPU; unset it, or set "
+                "resources.gpus: 0 to train on the CPU"
+            )
+        return devices
+    machine = gpu_count()
+    if machine == 0:
+        raise UserError(
+            f"resources.gpus: this job needs {count} GPU(s) and this machine has none (no "
+            "NVIDIA devices in /proc/driver/nvidia/gpus); set resources.gpus: 0 to train on "
+            "the CPU"
+        )
     slots.mkdir(parents=True, exist_ok=True)
     claimed = []
-    for device in range(gpu_count()):
+    for device in range(machine):
         fh = open(slots / f"gpu{device}.lock", "a")  # noqa: SIM115 (held for the process's life)
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -170,7 +242,7 @@ def claim_gpus(count: int, slots: Path = GPU_SLOTS) -> list[str]:
     if len(claimed) < count:
         raise UserError(
             f"resources.gpus: this job needs {count} GPU(s) and {len(claimed)} of the machine's "
-            f"{gpu_count()} are free (others are held by bloomtune jobs, see {slots})"
+            f"{machine} are free (others are held by bloomtune jobs, see {slots})"
         )
     os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(claimed)
     return claimed

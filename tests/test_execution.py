@@ -100,6 +100,15 @@ def test_each_training_process_sees_only_its_own_gpus(tmp_path, monkeypatch):
             {"CUDA_VISIBLE_DEVICES": "5"},
         ]
         assert runtime.claim_gpus(0, tmp_path) == []  # no GPUs asked: nothing claimed
+        # Asked for a GPU where there is none to see: said, never a quiet run on the CPU.
+        for hidden in ("-1", ""):
+            monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
+            with pytest.raises(UserError, match=f"CUDA_VISIBLE_DEVICES='{hidden}' hides every"):
+                runtime.claim_gpus(1, tmp_path)
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+        monkeypatch.setattr(runtime, "gpu_count", lambda: 0)
+        with pytest.raises(UserError, match="needs 1 GPU\\(s\\) and this machine has none"):
+            runtime.claim_gpus(1, tmp_path)
     finally:
         for held in runtime._held_gpus:
             held.close()

@@ -220,3 +220,17 @@ def test_the_replay_stage_writes_each_seeds_ledger_and_the_tables_test_measure(t
                     & (frame[list(hp)] == pd.Series(hp)).all(axis=1)]  # fmt: skip
         assert best["test_accuracy"] == row["test_accuracy"].item()
         assert best["score"] == row["val_accuracy"].item() and best["replay_s"] > 0
+
+
+def test_a_table_lacking_configurations_is_refused_before_any_replay(tmp_path):
+    # It replayed, failing those trials ("not in the table"), and ended well.
+    from bloomtune.errors import DataError
+    from bloomtune.model_settings import ReplaySettings
+    from bloomtune.replay.search import replay_tuner
+
+    settings = tune_settings("optuna_tpe", SPACE, max_trials=4, max_epochs=EPOCHS)
+    frame = _table(settings.space)
+    frame[frame["config"] != 5].to_parquet(tmp_path / "table.parquet")
+    with pytest.raises(DataError, match=r"table.parquet: the table lacks 1 of the grid's 12 "):
+        replay_tuner(ReplaySettings((settings,), GRID), tmp_path / "table.parquet", tmp_path)
+    assert not (tmp_path / "seed_1").exists()

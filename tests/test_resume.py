@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -57,11 +58,15 @@ def _journal_rows(state):
     return rows
 
 
-@pytest.mark.parametrize("tuner", ["optuna_tpe", "kt_random"])
-def test_sigkill_then_rerun_resumes(tmp_path, tuner):
+@pytest.mark.parametrize(("tuner", "workers"), [("optuna_tpe", 1), ("optuna_tpe", 2),
+                                               ("kt_random", 1)])  # fmt: skip
+def test_sigkill_then_rerun_resumes(tmp_path, tuner, workers):
+    # With two Optuna workers a kill inside a journal write left a lock no rerun could take
+    # (it waited for ever): the rerun must end, within a minute.
     data = tiny_data(tmp_path)
     budget = tmp_path / "budget.yaml"
-    budget.write_text(yaml.safe_dump({"tuning": {"max_trials": 4, "max_epochs": 3}}))
+    budget.write_text(yaml.safe_dump({"tuning": {"max_trials": 4, "max_epochs": 3},
+                                      "tuners": {tuner: {"workers": workers}}}))  # fmt: skip
     out, state = tmp_path / "tuning", tmp_path / "state"
     command = [
         sys.executable, "scripts/tune.py", "--params", "params.yaml", "config/smoke.yaml",
@@ -69,8 +74,9 @@ def test_sigkill_then_rerun_resumes(tmp_path, tuner):
         "--state", str(state),
     ]  # fmt: skip
     process = subprocess.Popen(
-        command, cwd=ROOT, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+        command, cwd=ROOT, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its workers with it
+    )  # fmt: skip
     deadline = time.monotonic() + 180
 
     def ready() -> bool:
@@ -80,18 +86,20 @@ def test_sigkill_then_rerun_resumes(tmp_path, tuner):
     while not ready() and time.monotonic() < deadline:
         assert process.poll() is None, "tune ended before it could be killed"
         time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    time.sleep(0.5)  # the workers' deaths
     (running,) = [json.loads(p.read_text()) for p in state.glob("*/running.json")]
     before = {row["trial"]: row for row in _journal_rows(state)}
     # The trial it was training (rarely, none: killed between journalling a row and freeing its
     # slot, when the trial held is already in the ledger).
-    held = [(e["trial"], e["epochs"]) for e in running.values()
-            if e.get("trial") is not None and e["trial"] not in before]  # fmt: skip
+    held = sorted((e["trial"], e["epochs"]) for e in running.values()
+                  if e.get("trial") is not None and e["trial"] not in before)  # fmt: skip
     assert 1 <= len(before) < 4
     assert not (out / "trials.csv").exists()
 
-    rerun = subprocess.run(command, cwd=ROOT, env=tool_env(), check=True, capture_output=True)
+    rerun = subprocess.run(command, cwd=ROOT, env=tool_env(), check=True, capture_output=True,
+                           timeout=60)  # fmt: skip
     said = (rerun.stdout + rerun.stderr).decode()
     for number, _ in held:  # before, Keras Tuner said "trial 1 finished before the restart"
         assert f"trial {number} finished before the restart" not in said
@@ -102,9 +110,15 @@ def test_sigkill_then_rerun_resumes(tmp_path, tuner):
         assert kept.loc[number, "start_time"] == row["start_time"]
     interrupted = trials[trials["failure_reason"].astype(str).str.startswith("interrupted")]
     # Both frameworks record the trial the kill landed in as failed, with the epochs it had
-    # trained (the budget counts them), and neither trains it again.
-    assert list(zip(interrupted["trial"], interrupted["epochs_run"], strict=True)) == held
+    # trained (the budget counts them), and neither trains that trial again; Optuna tries its
+    # configuration again as a new trial, where the budget has one left.
+    assert sorted(zip(interrupted["trial"], interrupted["epochs_run"], strict=True)) == held
     assert (trials["status"] == "complete").sum() == 4 - len(held)
+    if tuner.startswith("optuna") and len(before) + len(held) < 4:
+        hp = ["filters", "kernel_size", "strides", "activation", "learning_rate"]
+        later = trials[trials["trial"] > min(n for n, _ in held)][hp].astype(str)
+        first = kept.loc[min(n for n, _ in held), hp].astype(str).tolist()
+        assert first in later.values.tolist()
 
 
 def test_keras_tuner_does_not_retrain_a_trial_the_journal_holds(tmp_path):
@@ -290,3 +304,41 @@ def test_a_ledger_row_lost_after_the_search_is_restored_from_the_framework(
         assert sorted(trials.index) == [0, 1, 2]
         assert trials.loc[2, "status"] == "failed"
         assert trials.loc[2, "failure_reason"].startswith("lost: its ledger row was cut short")
+
+
+def test_a_full_disk_stops_the_search_and_the_rerun_tries_the_trial_again(tmp_path, monkeypatch):
+    # A full results/state cut a trial: it was journalled failed with "[Errno 28]", no path, and
+    # stayed failed after the space was freed, charged to its configuration.
+    import errno
+
+    from tuning_data import tune_settings
+
+    from bloomtune.errors import NoSpaceError
+    from bloomtune.tuning.budget import SharedBudget
+    from bloomtune.tuning.tune import run_tuning
+
+    data = tiny_data(tmp_path)
+    settings = tune_settings("optuna_tpe", max_trials=3, max_epochs=2)
+    state, out = tmp_path / "state", tmp_path / "out"
+    next_epoch, calls = SharedBudget.next_epoch, []
+
+    def full_in_trial_1(self, finished, cpu_s):
+        calls.append(finished)
+        if len(calls) == 3:  # trial 1's first epoch
+            raise OSError(errno.ENOSPC, "No space left on device", str(state / "running.json"))
+        return next_epoch(self, finished, cpu_s)
+
+    monkeypatch.setattr(SharedBudget, "next_epoch", full_in_trial_1)
+    with pytest.raises(NoSpaceError) as stopped:
+        run_tuning(settings, data, out, state)
+    message = str(stopped.value)
+    assert message.startswith("optuna_tpe trial 1: no space left on device writing ")
+    assert str(state / "running.json") in message and "trying this configuration again" in message
+    assert [row["trial"] for row in _journal_rows(state)] == [0]  # not recorded failed
+    monkeypatch.setattr(SharedBudget, "next_epoch", next_epoch)
+    run_tuning(settings, data, out, state)  # the space is back
+    trials = pd.read_csv(out / "trials.csv")
+    hp = list(settings.space.names)
+    assert trials["status"].tolist() == ["complete", "failed", "complete"]
+    assert trials.loc[1, "failure_reason"].startswith("interrupted")  # the process, not the trial
+    assert trials.loc[1, hp].tolist() == trials.loc[2, hp].tolist()  # its configuration again

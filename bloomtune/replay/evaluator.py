@@ -11,7 +11,8 @@ import math
 
 import pandas as pd
 
-from bloomtune.replay.grid import key, snap
+from bloomtune.errors import DataError
+from bloomtune.replay.grid import configurations, key, snap
 from bloomtune.runtime import derive_seed
 from bloomtune.space import SearchSpace
 
@@ -61,6 +62,22 @@ class Table:
     @classmethod
     def read(cls, path, space: SearchSpace) -> Table:
         return cls(pd.read_parquet(path), space)
+
+    def check_covers(self, space: SearchSpace, grid: dict, path) -> None:
+        """DataError unless the table holds every grid configuration for each of its training
+        seeds: a replay would fail the missing ones as trials and end well."""
+        wanted = configurations(space, grid)
+        missing = [hp for hp in wanted if key(hp) not in self.index]
+        missing += [
+            hp for hp in wanted if key(hp) in self.index
+            and any((self.index[key(hp)], s) not in self.curves for s in self.seeds)
+        ]  # fmt: skip
+        if missing:
+            raise DataError(
+                f"{path}: the table lacks {len(missing)} of the grid's {len(wanted)} "
+                f"configurations (first: {missing[0]}); tabulate them (snakemake --forcerun "
+                "tabulate, or python -m bloomtune.repro --force tabulate)"
+            )
 
 
 class TableEvaluator:

@@ -29,6 +29,7 @@ def replay_tuner(settings: ReplaySettings, table_path: Path, out_dir: Path) -> l
     """Replay every search in `settings`; return their best.json records."""
     first: TuneSettings = settings.searches[0]
     table = Table.read(table_path, first.space)
+    table.check_covers(first.space, dict(settings.grid), table_path)
     started, results = time.perf_counter(), []
     for done, search in enumerate(settings.searches, start=1):
         results.append(replay_one(search, table, dict(settings.grid), out_dir))

@@ -17,7 +17,7 @@ from bloomtune.objective import optuna_direction
 from bloomtune.runtime import optimiser_seed
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.pruners import tuner_pruner
-from bloomtune.tuning.runner import TrialRunner
+from bloomtune.tuning.runner import INTERRUPTED, TrialRunner
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -133,6 +133,7 @@ def storage_for(settings: TuneSettings, state_dir):
 
 
 ROW = "bloomtune_ledger_row"  # the trial's user attribute holding a copy of its ledger row
+RETRY = "bloomtune_retry_of"  # an enqueued trial's: the interrupted trial it tries again
 
 
 def tell(study, trial, row: dict, *, keep: bool = True) -> None:
@@ -165,12 +166,17 @@ def close_interrupted(study, runner: TrialRunner) -> None:
     """Close the trials a killed process left RUNNING; the budget counts them.
 
     One the ledger holds (killed after journalling, before Optuna's tell) is told as it finished,
-    so the sampler learns from it; any other is recorded failed."""
+    so the sampler learns from it; any other is recorded failed, and its configuration is tried
+    again (enqueued): the process stopped (a kill, a full disk), not the configuration."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         row = runner.recorded(trial.number) or runner.record_interrupted(
             trial.number, trial.params
         )
         tell(study, trial.number, row, keep=not runner.volatile)
+        if row["status"] == "failed" and row["failure_reason"] == INTERRUPTED:
+            study.enqueue_trial(trial.params, user_attrs={RETRY: trial.number})
+            log.info("%s: trial %d's configuration is tried again (interrupted, not failed "
+                     "by it)", runner.name, trial.number)  # fmt: skip
 
 
 def open_study(settings: TuneSettings, runner: TrialRunner, state_dir, worker: int = 0):

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bloomtune.data.dataset import TrainingData
-from bloomtune.errors import ModelTooLargeError
+from bloomtune.errors import ModelTooLargeError, NoSpaceError
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import best_epoch_of
-from bloomtune.runtime import peak_rss_mb
+from bloomtune.runtime import no_space, peak_rss_mb
 from bloomtune.tuning.budget import SharedBudget
 from bloomtune.tuning.evaluators import Evaluator, Request
 from bloomtune.tuning.ledger import Ledger, Progress, TrialClock, ledger_columns
@@ -68,6 +68,7 @@ class TrialRunner:
     ):
         self.settings, self.data, self.ledger = settings, data, ledger
         self.name, self.worker = settings.tuner.name, worker
+        self.folders = [state_dir] + ([ledger.journal.parent] if ledger.journal else [])
         # A replay (a simulated evaluator) runs in one process and resumes nothing: its budget,
         # ledger and Optuna study live in memory (tuning/optuna_adapter.py asks `volatile`).
         self.volatile = bool(getattr(evaluator, "simulated", False))
@@ -210,6 +211,11 @@ class TrialRunner:
         except pruned:
             status = "pruned"
         except Exception as exc:
+            if isinstance(exc, OSError) and (full := no_space(exc, self.folders)):
+                # The machine's fault, not the configuration's: the search stops with the trial
+                # unrecorded, and the rerun closes it interrupted and tries it again.
+                raise NoSpaceError(f"{self.name} trial {number}: {full}; the search resumes, "
+                                   "trying this configuration again") from exc  # fmt: skip
             if not isinstance(exc, ModelTooLargeError) and not hasattr(exc, "ledger_reason"):
                 log.warning("%s trial %d raised", self.name, number, exc_info=True)
             status, reason = "failed", failure_reason(exc)
