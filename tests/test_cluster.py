@@ -76,8 +76,14 @@ def test_the_slurm_profile_runs_jobs_as_slurm_jobs_with_local_numbers(cluster, t
 
 
 def test_a_failing_job_fails_the_run_with_its_slurm_state(cluster, tmp_path):
-    broken = {**SMALL, "tuning": {"max_model_params": 10}}  # every trial too large: tune fails
+    # A model of the user's own that fails to build: every trial fails, and so the tune job.
+    unused = {"kernel_size": None, "strides": None, "activation": None}  # the blog CNN's
+    broken = {**SMALL, "model": {"family": "custom", "builder": "broken_model:build"},
+              "search_space": unused}  # fmt: skip
     project = _project(tmp_path / "broken", broken)
+    (project / "broken_model.py").write_text(
+        "def build(hp, image_size, n_classes):\n    raise RuntimeError('a broken model')\n"
+    )
     result = _on_cluster(project, cluster, ["results/tuning/kt_random/seed_1/best.json"], False)
     output = result.stdout + result.stderr
     assert result.returncode != 0

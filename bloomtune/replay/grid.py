@@ -65,11 +65,13 @@ def snap(space: SearchSpace, grid: dict, hp: dict) -> dict:
 
 
 def check_grid(space: SearchSpace, tabulate: dict, complete: bool = True) -> int:
-    """Refuse a grid that names no range of the space, lists a value outside its range or
-    (`complete`: the replay is on) misses a range; return how many configurations it has (0
-    when not complete)."""
+    """Refuse a grid that lists a value outside its range or (`complete`: the replay is on)
+    names no range of the space or misses one; return how many configurations it has (0 when
+    not complete)."""
     ranges = {d.name: d for d in space if d.choices is None}
     for name in tabulate["grid"]:
+        if name not in ranges and not complete:
+            continue  # the replay is off: a value for no range of this space is unused
         if name not in ranges:
             what = "is not in search_space" if name not in space.names else "is not a range"
             raise ParamsError(

@@ -138,17 +138,14 @@ RETRY = "bloomtune_retry_of"  # an enqueued trial's: the interrupted trial it tr
 
 def tell(study, trial, row: dict, *, keep: bool = True) -> None:
     """Tell the study a trial's ledger row (a trial object or the number of one). With `keep`,
-    a copy of the row goes into the trial's user attributes first, so that the study's storage
-    (journal or database) can restore a row the ledger loses (TrialRunner.record_lost)."""
+    a trial object gets a copy of the row in its user attributes first, so that the study's
+    storage (journal or database) can restore a row the ledger loses (TrialRunner.record_lost).
+    A number (a trial a stopped process left, closed failed) has no public way to take one: a
+    lost row of it is rebuilt failed from the epochs it reported."""
     state = STATES[row["status"]]
     values = row["score"] if state == TrialState.COMPLETE else None
-    if keep:
-        if isinstance(trial, int):
-            frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial)
-            if frozen.state == TrialState.RUNNING:
-                optuna.trial.Trial(study, frozen._trial_id).set_user_attr(ROW, row)
-        else:
-            trial.set_user_attr(ROW, row)
+    if keep and not isinstance(trial, int):
+        trial.set_user_attr(ROW, row)
     study.tell(trial, values, state=state, skip_if_finished=True)
 
 
