@@ -113,14 +113,14 @@ def child(args) -> dict:
     clock = epoch_clock()
     if args.child in VARIANTS:
         from bloomtune.training.model import auto_max_params
-        from bloomtune.tuning.evaluators import KerasEvaluator
+        from bloomtune.tuning.keras_evaluator import KerasEvaluator
         from bloomtune.tuning.ledger import Ledger
         from bloomtune.tuning.runner import TrialRunner
 
         state = Path(tempfile.mkdtemp(dir=args.data.parent))
         ledger = Ledger("optuna_tpe", "val_accuracy", list(HP), state / "ledger.jsonl")
         evaluator = KerasEvaluator(settings, data, auto_max_params(), callbacks=[clock])
-        runner = TrialRunner(settings, data, ledger, state, evaluator=evaluator)
+        runner = TrialRunner(settings, ledger, state, evaluator)
         start = time.perf_counter()
         row = runner.run(0, HP, epochs=args.epochs)
         assert row["status"] == "complete", row

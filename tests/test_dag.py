@@ -138,3 +138,25 @@ def test_a_stage_that_does_not_train_does_not_import_tensorflow(stage):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]", (stage, result.stdout)
+
+
+def test_a_replay_job_depends_on_no_training_code_and_imports_no_tensorflow():
+    # The evaluator seam (tuning/protocol.py) imports no Keras: a change to the training code
+    # does not rerun the replays, and an Optuna replay starts without TensorFlow.
+    import subprocess
+    import sys
+
+    code = stage_code("replay")
+    assert "bloomtune/tuning/protocol.py" in code
+    assert not [c for c in code if c.startswith(("bloomtune/training/", "bloomtune/data/dataset"))
+                or c.endswith("keras_evaluator.py")], code  # fmt: skip
+    from conftest import ROOT
+
+    probe = (
+        "import sys; import bloomtune.replay.search; from bloomtune.tuning.frameworks "
+        "import framework; framework('optuna').adapter(); print('tensorflow' in sys.modules)"
+    )
+
+    said = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=True).stdout  # fmt: skip
+    assert said.strip() == "False"

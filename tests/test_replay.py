@@ -56,7 +56,7 @@ def _replay(folder, tuner, **budget):
     ledger = Ledger(tuner, "val_accuracy", settings.space.names, folder / "ledger.jsonl")
     table = Table(_table(settings.space), settings.space)
     evaluator = TableEvaluator(table, settings.space, GRID, settings.seed)
-    runner = TrialRunner(settings, None, ledger, folder, evaluator=evaluator)
+    runner = TrialRunner(settings, ledger, folder, evaluator)
     framework(settings.tuner.framework).adapter().search(settings, runner, folder)
     return settings, evaluator, sorted(runner.rows(), key=lambda r: r["trial"])
 
@@ -101,7 +101,7 @@ def test_a_replayed_trials_epochs_and_seconds_are_the_tables(tmp_path):
     table = _table(settings.space)
     evaluator = TableEvaluator(Table(table, settings.space), settings.space, GRID, settings.seed)
     ledger = Ledger("optuna_tpe", "val_accuracy", settings.space.names, tmp_path / "l.jsonl")
-    runner = TrialRunner(settings, None, ledger, tmp_path, evaluator=evaluator)
+    runner = TrialRunner(settings, ledger, tmp_path, evaluator)
     hp = {"filters": 64, "kernel_size": 3, "strides": 2, "activation": "relu",
           "learning_rate": 9e-4}  # fmt: skip
     heard = []
@@ -139,7 +139,7 @@ def test_keras_tuners_hyperband_continues_its_parents_curve(tmp_path):
 
     evaluator.evaluate = evaluate_and_note
     ledger = Ledger("kt_hyperband", "val_accuracy", settings.space.names, folder / "l.jsonl")
-    runner = TrialRunner(settings, None, ledger, folder, evaluator=evaluator)
+    runner = TrialRunner(settings, ledger, folder, evaluator)
     framework("keras_tuner").adapter().search(settings, runner, folder)
     promoted = [(t, p, start, first) for t, p, start, first in asked if p is not None]
     assert promoted, asked
@@ -188,7 +188,7 @@ def test_a_tabulated_grid_resumes_and_replays_its_own_curves(tmp_path):
     assert table["test_accuracy"].between(0, 1).all() and (table["seconds"] > 0).all()
     evaluator = TableEvaluator(Table(table, settings.space), settings.space, grid, settings.seed)
     ledger = Ledger("kt_random", "val_accuracy", settings.space.names, tmp_path / "l.jsonl")
-    runner = TrialRunner(settings, None, ledger, tmp_path, evaluator=evaluator)
+    runner = TrialRunner(settings, ledger, tmp_path, evaluator)
     heard = []
     runner.run(0, {"learning_rate": 2e-3}, on_epoch=heard.append)
     assert [h["val_accuracy"] for h in heard] == table[table["config"] == 1][

@@ -165,7 +165,7 @@ def _fake_runner(tmp_path, curves, tuner="optuna_tpe", overlay=None, **tuning):
     settings = tune_settings(tuner, overlay, **tuning)
     ledger = Ledger(tuner, "val_accuracy", settings.space.names, tmp_path / "ledger.jsonl")
     evaluator = CurveEvaluator(curves)
-    return settings, runner.TrialRunner(settings, None, ledger, tmp_path, evaluator=evaluator)
+    return settings, runner.TrialRunner(settings, ledger, tmp_path, evaluator)
 
 
 def test_the_runner_decides_every_failure_kind_from_an_evaluator(tmp_path):

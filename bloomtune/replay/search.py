@@ -50,7 +50,7 @@ def replay_one(settings: TuneSettings, table: Table, grid: dict, out_dir: Path) 
         state.mkdir()
         ledger = Ledger(name, objective, settings.space.names, None)  # in memory
         evaluator = TableEvaluator(table, settings.space, grid, settings.seed)
-        runner = TrialRunner(settings, None, ledger, state, evaluator=evaluator)
+        runner = TrialRunner(settings, ledger, state, evaluator)
         runner.progress.log = TRIALS
         framework(settings.tuner.framework).adapter().search(settings, runner, state)
         rows = runner.rows()

@@ -13,14 +13,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bloomtune.data.dataset import TrainingData
 from bloomtune.errors import ModelTooLargeError, NoSpaceError
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import best_epoch_of
 from bloomtune.runtime import no_space, peak_rss_mb
 from bloomtune.tuning.budget import SharedBudget
-from bloomtune.tuning.evaluators import Evaluator, Request
 from bloomtune.tuning.ledger import Ledger, Progress, TrialClock, ledger_columns
+from bloomtune.tuning.protocol import Evaluator, Request
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the tuning process stopped mid-trial"
@@ -60,13 +59,12 @@ class TrialRunner:
     def __init__(
         self,
         settings: TuneSettings,
-        data: TrainingData,
         ledger: Ledger,
         state_dir: Path,
+        evaluator: Evaluator,
         worker: int = 0,
-        evaluator: Evaluator | None = None,
     ):
-        self.settings, self.data, self.ledger = settings, data, ledger
+        self.settings, self.ledger, self.evaluator = settings, ledger, evaluator
         self.name, self.worker = settings.tuner.name, worker
         self.folders = [state_dir] + ([ledger.journal.parent] if ledger.journal else [])
         # A replay (a simulated evaluator) runs in one process and resumes nothing: its budget,
@@ -75,17 +73,6 @@ class TrialRunner:
         self.budget = SharedBudget(settings.budget, ledger, state_dir, worker,
                                    shared=not self.volatile)  # fmt: skip
         self.progress = Progress(self.name, settings.budget.objective, settings.budget, log)
-        limit = settings.budget.max_model_params
-        if limit == "auto" and not self.volatile:  # a replay builds no model
-            from bloomtune.training.model import auto_max_params
-
-            limit = auto_max_params()
-        self.max_params = limit  # resolved once for the search; best.json records it
-        if evaluator is None:
-            from bloomtune.tuning.evaluators import KerasEvaluator
-
-            evaluator = KerasEvaluator(settings, data, limit)
-        self.evaluator = evaluator
         self.idle_since = time.perf_counter()  # outside training since: the optimiser's time
 
     # The shared budget, for the adapters.

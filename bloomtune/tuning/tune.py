@@ -53,7 +53,17 @@ def make_runner(settings: TuneSettings, data_dir: Path, state_dir: Path, worker:
     ledger = Ledger(settings.tuner.name, settings.budget.objective, settings.space.names,
                     state_dir / "ledger.jsonl")  # fmt: skip
     data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
-    return TrialRunner(settings, data, ledger, state_dir, worker)
+    return TrialRunner(settings, ledger, state_dir, live_evaluator(settings, data), worker)
+
+
+def live_evaluator(settings: TuneSettings, data):
+    """The Keras evaluator of a live search, under the search's parameter limit (auto: resolved
+    once per search from the job's memory: training/model.auto_max_params)."""
+    from bloomtune.training.model import auto_max_params
+    from bloomtune.tuning.keras_evaluator import KerasEvaluator
+
+    limit = settings.budget.max_model_params
+    return KerasEvaluator(settings, data, auto_max_params() if limit == "auto" else limit)
 
 
 def run_worker(job: dict) -> None:
@@ -72,7 +82,7 @@ def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) 
             log.warning("%s: %s", name, repaired)
     runner = make_runner(settings, data_dir, state_dir)
     runner.close_stale()  # trials a stopped run's processes (all gone) left running
-    data = runner.data
+    data = runner.evaluator.data
     log.info(
         "%s, seed %d: %s search, %d train / %d validation images, %d classes, "
         "up to %d trials x %d epochs%s",
@@ -94,7 +104,12 @@ def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) 
 
         workers = Workers(settings, data_dir, state_dir, run_worker)
     framework(settings.tuner.framework).adapter().search(settings, runner, state_dir, workers)
-    return write_results(runner, state_dir.name, out_dir)
+    facts = {
+        "model_params_limit": runner.evaluator.max_params,
+        "train_images": len(data.train.y),
+        "validation_images": len(data.validation.y),
+    }
+    return write_results(runner, state_dir.name, out_dir, facts)
 
 
 def model_record(spec) -> dict:
@@ -107,7 +122,9 @@ def model_record(spec) -> dict:
     return record
 
 
-def write_results(runner: TrialRunner, key: str, out_dir: Path) -> dict:
+def write_results(runner: TrialRunner, key: str, out_dir: Path, facts: dict) -> dict:
+    """trials.csv and best.json of a live search; `facts`: the search's parameter limit
+    (model_params_limit) and its train and validation image counts."""
     settings, rows = runner.settings, runner.rows()
     name, objective = settings.tuner.name, settings.budget.objective
     best, totals, result = search_record(settings, rows)
@@ -120,11 +137,11 @@ def write_results(runner: TrialRunner, key: str, out_dir: Path) -> dict:
         "params_fingerprint": key,
         # What the numbers depend on beyond params (not part of the search's key).
         "machine": cpu_kernels(),
-        "model_params_limit": runner.max_params,
+        "model_params_limit": facts["model_params_limit"],
         "settings": {
             **record,
-            "train_images": len(runner.data.train.y),
-            "validation_images": len(runner.data.validation.y),
+            "train_images": facts["train_images"],
+            "validation_images": facts["validation_images"],
         },
     }
     with atomic_path(out_dir / "trials.csv") as tmp:

@@ -1,17 +1,10 @@
-"""Evaluators: what gives a configuration's results epoch by epoch to the trial runner.
-
-The runner asks an evaluator for one trial (`Request`) and hears each epoch's record through
-`on_epoch` (epoch from 1, training loss, validation accuracy and loss), which answers whether to
-stop after it; the runner alone decides what the trial's status is. `KerasEvaluator` trains the
-model; a lookup from a table of learning curves is another evaluator behind the same seam."""
+"""The live evaluator: trains a trial's configuration with Keras (tuning/protocol.py is the
+seam it fills; a replay's table lookup is the other evaluator behind it)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import keras
 import numpy as np
@@ -21,41 +14,7 @@ from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import sign
 from bloomtune.runtime import atomic_path, derive_seed
 from bloomtune.training.fit import Trainer
-
-# An epoch's record, and the runner's answer: True stops the trial after this epoch. It may
-# raise (a pruner's exception) to end the trial there.
-OnEpoch = Callable[[dict], bool]
-
-
-@dataclass(frozen=True)
-class Request:
-    """One trial to evaluate: train epochs initial_epoch+1..epochs of configuration `hp`.
-
-    `warm_start`: weights to continue from (Keras Tuner Hyperband's promoted trials);
-    `keep_weights`: where `keep` writes the best epoch's weights once the trial is closed."""
-
-    trial: int
-    hp: dict
-    epochs: int
-    initial_epoch: int = 0
-    warm_start: Path | None = None
-    keep_weights: Path | None = None
-    parent: int | None = None  # the trial a promoted (Hyperband) trial continues
-
-
-class Evaluator(Protocol):
-    def evaluate(self, request: Request, on_epoch: OnEpoch) -> None:
-        """Report every epoch to `on_epoch` until it answers stop or the epochs are done; raise
-        what made the configuration fail (too large, out of memory, anything else). An
-        evaluator with `simulated = True` gives each epoch's `seconds` (a table's, not
-        measured), and the ledger's seconds are their sum.
-
-        An evaluator may also have `resolve(hp) -> hp`: the values it evaluates a suggestion at
-        (a replay snaps it to the grid); the runner records those."""
-
-    def keep(self, request: Request) -> None:
-        """Write the trial's best weights to request.keep_weights (after a trial that did not
-        fail)."""
+from bloomtune.tuning.protocol import OnEpoch, Request
 
 
 def _float(value) -> float | None:
@@ -121,6 +80,7 @@ class KerasEvaluator:
     def __init__(self, settings: TuneSettings, data: TrainingData, max_params: int,
                  callbacks: tuple = ()):  # fmt: skip
         self.settings, self.max_params, self.callbacks = settings, max_params, list(callbacks)
+        self.data = data
         self.trainer = Trainer(settings.model, settings.train, data.image_size, data.n_classes,
                                data.train, data.validation)  # fmt: skip
         self._model, self._best = None, None
