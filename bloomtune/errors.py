@@ -44,3 +44,12 @@ class TuningError(UserError, RuntimeError):
 class ModelTooLargeError(ValueError):
     """The hyperparameters give a model over the parameter limit (a trial that raises it is
     recorded failed, "too large"; the search goes on)."""
+
+
+class TabulatedFailure(Exception):
+    """A replayed configuration failed when it was tabulated (too large, out of memory, ...):
+    the replayed trial fails with the same reason, `reason`, as its ledger's."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bloomtune.checks import load_params
 from bloomtune.errors import ParamsError, UserError
+from bloomtune.runtime import hms
 
 log = logging.getLogger("bloomtune.plan")
 
@@ -146,12 +147,9 @@ def _tuning_split(sizes: dict, n_classes: int, params: dict) -> dict:
     return {"train": train, "validation": validation, "test": sizes["test"], "classes": n_classes}
 
 
-def hms(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds >= 86400:
-        return f"{seconds / 86400:.1f} d"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else (
-        f"{seconds // 60}m{seconds % 60:02d}s")  # fmt: skip
+def span(seconds: float) -> str:
+    """A duration in the plan's columns (days from a day up, no seconds from an hour up)."""
+    return hms(seconds, coarse=True)
 
 
 @dataclass
@@ -173,13 +171,12 @@ def estimate(params: dict, jobs: list[Job], threads: int, startup_s: float,
     """The cost of `jobs` on this machine: per stage, the refused shapes, the shapes' timings."""
     from bloomtune.calibrate import Calibration
     from bloomtune.model_settings import resolve
-    from bloomtune.training.model import auto_max_params
+    from bloomtune.training.model import model_limit
 
     counts = image_counts(params)
     tuner, seed = next(iter(params["tuners"])), params["seeds"][0]
     settings = resolve(params, "tune", tuner, seed)
-    limit = settings.budget.max_model_params
-    limit = auto_max_params() if limit == "auto" else limit
+    limit = model_limit(settings.budget.max_model_params)
     size = params["standardise"]["image_size"]
     calibration = Calibration(settings.model, settings.train, size, counts["classes"], threads,
                               cache)  # fmt: skip
@@ -338,13 +335,13 @@ def _print_estimate(params: dict, jobs: list[Job], args) -> None:
     for s in found["stages"]:
         per = f"{s.epoch_s:.2f}" if s.epoch_s else "-"
         epochs = str(s.epochs) if s.epochs else "-"
-        print(f"{s.stage:<14}{s.jobs:>6}{epochs:>16}{per:>10}{hms(s.training_s):>11}"
-              f"{hms(s.start_s):>10}{hms(s.total_s):>10}")  # fmt: skip
+        print(f"{s.stage:<14}{s.jobs:>6}{epochs:>16}{per:>10}{span(s.training_s):>11}"
+              f"{span(s.start_s):>10}{span(s.total_s):>10}")  # fmt: skip
     here = max(1, (os.cpu_count() or 1) // threads)  # what --cores all runs at once here
     serial, local = wall_times(found["stages"], here)
-    said = f"wall time: {hms(serial)} one job at a time; {hms(local)} with {here} side by side"
+    said = f"wall time: {span(serial)} one job at a time; {span(local)} with {here} side by side"
     if args.jobs:
-        said += f" (this machine); {hms(wall_times(found['stages'], args.jobs)[1])} with "
+        said += f" (this machine); {span(wall_times(found['stages'], args.jobs)[1])} with "
         said += f"{args.jobs} (a cluster of machines like this one)"
     print(said)
     shapes = found["shapes"]

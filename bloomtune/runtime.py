@@ -117,6 +117,19 @@ def no_space(exc: OSError, folders) -> str | None:
     return f"no space left on device writing {place}; free some space and rerun"
 
 
+def hms(seconds: float, *, coarse: bool = False) -> str:
+    """A duration for people: "2m03s", "1h02m03s"; `coarse` (a plan's columns) drops the
+    seconds from an hour up and says days from a day up ("1h02m", "3.2 d")."""
+    seconds = int(round(seconds))
+    if coarse and seconds >= 86400:
+        return f"{seconds / 86400:.1f} d"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if not hours:
+        return f"{minutes}m{secs:02d}s"
+    return f"{hours}h{minutes:02d}m" if coarse else f"{hours}h{minutes:02d}m{secs:02d}s"
+
+
 def check_writable(folders) -> None:
     """UserError naming the first of the existing `folders` no file can be written in (a
     read-only mount or a full disk), before any job: a job would fail there with its

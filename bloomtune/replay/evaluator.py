@@ -11,21 +11,12 @@ import math
 
 import pandas as pd
 
-from bloomtune.errors import DataError
+from bloomtune.errors import DataError, TabulatedFailure
 from bloomtune.replay.grid import configurations, key, snap
 from bloomtune.runtime import derive_seed
 from bloomtune.space import SearchSpace
 
 EPOCH_COLUMNS = ("loss", "val_accuracy", "val_loss", "test_accuracy", "test_loss", "seconds")
-
-
-class TabulatedFailure(Exception):
-    """The configuration failed when it was tabulated (too large, out of memory, ...): the
-    replayed trial fails with the same reason."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.ledger_reason = reason
 
 
 def _value(value):

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from bloomtune.model_settings import ReplaySettings, TuneSettings
 from bloomtune.replay.evaluator import Table, TableEvaluator
-from bloomtune.runtime import atomic_path, write_json
+from bloomtune.runtime import atomic_path, hms, write_json
 from bloomtune.tuning.frameworks import framework
-from bloomtune.tuning.ledger import Ledger, hms, ledger_frame, search_record
+from bloomtune.tuning.ledger import Ledger, ledger_frame, search_record
 from bloomtune.tuning.runner import TrialRunner
 
 log = logging.getLogger(__name__)

@@ -26,10 +26,11 @@ from bloomtune.model_settings import TabulateSettings
 from bloomtune.params import fingerprint
 from bloomtune.replay.grid import configurations
 from bloomtune.replay.shards import done_pairs
-from bloomtune.runtime import atomic_path, derive_seed, exclusive, keyed_state
+from bloomtune.runtime import atomic_path, derive_seed, exclusive, hms, keyed_state
 from bloomtune.training.fit import Trainer
 from bloomtune.training.inputs import batches
-from bloomtune.tuning.ledger import hms, repair_journal
+from bloomtune.training.model import model_limit
+from bloomtune.tuning.ledger import repair_journal
 from bloomtune.tuning.runner import failure_reason
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,7 @@ def _train_shard(settings: TabulateSettings, data_dir: Path, journal: Path, shar
     test = batches(dataset.load_split(data_dir, "test"), 256, shuffle=False)
     trainer = Trainer(settings.model, settings.train, data.image_size, data.n_classes,
                       data.train, data.validation)  # fmt: skip
-    max_params = settings.max_model_params
-    if max_params == "auto":
-        from bloomtune.training.model import auto_max_params
-
-        max_params = auto_max_params()
+    max_params = model_limit(settings.max_model_params)
     mine = [(c, hp) for c, hp in enumerate(configurations(settings.space, settings.grid))
             if c % settings.shards == shard - 1]  # fmt: skip
     todo = [(c, hp, s) for c, hp in mine for s in range(1, settings.seeds + 1)

@@ -44,6 +44,11 @@ def auto_max_params() -> int:
     return max(1, int(job_memory() * MODEL_SHARE) // BYTES_PER_PARAMETER)
 
 
+def model_limit(setting: int | str) -> int:
+    """tuning.max_model_params as a number of parameters: `auto` resolved (auto_max_params)."""
+    return auto_max_params() if setting == "auto" else int(setting)
+
+
 def check_size(n_params: int, max_params: int | None) -> None:
     if max_params is not None and n_params > max_params:
         raise ModelTooLargeError(

@@ -13,6 +13,7 @@ import pandas as pd
 
 from bloomtune.errors import DataError, TuningError
 from bloomtune.objective import is_better
+from bloomtune.runtime import hms
 
 STATUSES = ("complete", "pruned", "failed")
 
@@ -220,12 +221,6 @@ class Progress:
             hms(elapsed),
             eta,
         )
-
-
-def hms(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
 def ledger_frame(rows: list[dict], hp_names: list[str]) -> pd.DataFrame:

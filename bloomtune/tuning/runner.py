@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bloomtune.errors import ModelTooLargeError, NoSpaceError
+from bloomtune.errors import ModelTooLargeError, NoSpaceError, TabulatedFailure
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import best_epoch_of
 from bloomtune.runtime import no_space, peak_rss_mb
@@ -29,8 +29,8 @@ LOST = "lost: its ledger row was cut short or deleted, and no copy of it is left
 def failure_reason(exc: BaseException) -> str:
     """The ledger's one-line reason for a trial that raised `exc` (a replayed failure carries
     the reason it was tabulated with)."""
-    if getattr(exc, "ledger_reason", None):
-        return exc.ledger_reason
+    if isinstance(exc, TabulatedFailure):
+        return exc.reason
     if isinstance(exc, ModelTooLargeError):
         return f"too large: {exc}"
     if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
@@ -203,7 +203,7 @@ class TrialRunner:
                 # unrecorded, and the rerun closes it interrupted and tries it again.
                 raise NoSpaceError(f"{self.name} trial {number}: {full}; the search resumes, "
                                    "trying this configuration again") from exc  # fmt: skip
-            if not isinstance(exc, ModelTooLargeError) and not hasattr(exc, "ledger_reason"):
+            if not isinstance(exc, ModelTooLargeError | TabulatedFailure):
                 log.warning("%s trial %d raised", self.name, number, exc_info=True)
             status, reason = "failed", failure_reason(exc)
         else:

@@ -58,12 +58,11 @@ def make_runner(settings: TuneSettings, data_dir: Path, state_dir: Path, worker:
 
 def live_evaluator(settings: TuneSettings, data):
     """The Keras evaluator of a live search, under the search's parameter limit (auto: resolved
-    once per search from the job's memory: training/model.auto_max_params)."""
-    from bloomtune.training.model import auto_max_params
+    once per search from the job's memory: training/model.model_limit)."""
+    from bloomtune.training.model import model_limit
     from bloomtune.tuning.keras_evaluator import KerasEvaluator
 
-    limit = settings.budget.max_model_params
-    return KerasEvaluator(settings, data, auto_max_params() if limit == "auto" else limit)
+    return KerasEvaluator(settings, data, model_limit(settings.budget.max_model_params))
 
 
 def run_worker(job: dict) -> None:
