@@ -149,8 +149,8 @@ class Browser:
         found = self.call(
             "Runtime.evaluate", {"expression": LAYOUT, "returnByValue": True}, session=s
         )["result"]["value"]
-        found["requests"] = [
-            e["params"]["request"]["url"][:80]
+        found["requests"] = [  # an inlined figure's data: URL cut to its first 80 characters
+            _short(e["params"]["request"]["url"])
             for e in self.events
             if e.get("method") == "Network.requestWillBeSent"
         ]
@@ -182,3 +182,7 @@ class Browser:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _short(url: str) -> str:
+    return url[:80] if url.startswith("data:") else url
