@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -80,6 +81,51 @@ def copy_project(dest: Path, overlay: str | None = None) -> Path:
 @pytest.fixture
 def project(tmp_path) -> Path:
     return copy_project(tmp_path / "project")
+
+
+def run_wide(tmp_path_factory, name: str, build) -> Path:
+    """`build(folder)` done once for the whole test run, whichever pytest-xdist worker asks first
+    (the others wait for it); a test reads the folder and never changes it: one that runs a
+    tool in it, or edits it, works on its own `clone`."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by the workers of this run
+    folder, done = base / name, base / f"{name}.built"
+    with FileLock(base / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed part way
+            build(folder)
+            done.touch()
+    return folder
+
+
+def clone(project: Path, dest: Path) -> Path:
+    """A copy of a project as it stands: its results, their times and both orchestrators'
+    records, so Snakemake and DVC see it as up to date as the original."""
+    shutil.copytree(project, dest, symlinks=True)
+    return dest
+
+
+def _smoke_by_snakemake(folder: Path) -> None:
+    project = copy_project(folder)
+    snakemake(["--cores", "2", "--configfile", "config/smoke.yaml"], project)
+
+
+def _smoke_by_dvc(folder: Path) -> None:
+    project = copy_project(folder, overlay="config/smoke.yaml")
+    dvc(["repro"], project)
+
+
+@pytest.fixture(scope="session")
+def snakemake_project(tmp_path_factory) -> Path:
+    """The whole DAG on config/smoke.yaml, run by Snakemake (read it; `clone` it to change it)."""
+    return run_wide(tmp_path_factory, "snakemake", _smoke_by_snakemake)
+
+
+@pytest.fixture(scope="session")
+def dvc_project(tmp_path_factory) -> Path:
+    """The same, run by `dvc repro` on params.yaml merged with the overlay."""
+    return run_wide(tmp_path_factory, "dvc", _smoke_by_dvc)
 
 
 def shared_oxford() -> Path:
