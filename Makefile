@@ -47,8 +47,12 @@ demo-dvc: setup
 plan: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m bloomtune.plan $(if $(CONFIG),--configfile $(CONFIG))
 
+# Test files side by side (pytest-xdist): one worker more than the cores (at most 4 + 1), so a
+# core stays busy while a worker waits on a pipeline run another one is making.
+TEST_WORKERS ?= $(shell n=$$(nproc); [ $$n -gt 4 ] && n=4; echo $$((n + 1)))
+
 test: setup
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: setup
 	$(BIN)/ruff format --check .
