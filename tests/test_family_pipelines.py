@@ -8,12 +8,10 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import ROOT, copy_project, dvc, snakemake
-
-from bloomtune.checks import load_params
+from conftest import copy_project, dvc, snakemake
+from smoke import TUNERS
 
 pytestmark = pytest.mark.pipeline
-TUNERS = list(load_params([ROOT / "params.yaml"])["tuners"])
 
 
 def test_a_backbone_with_a_conditional_space_runs_under_every_tuner(tmp_path):
