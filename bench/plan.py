@@ -40,13 +40,14 @@ def measured_by_stage() -> dict[str, float]:
 
 
 def trials_against_shapes(shapes, counts: dict, batch: int, family: str) -> pd.DataFrame:
-    from bloomtune.calibrate import cost_key
+    from bloomtune.training.families import family as families
 
+    cost_key = families(family).cost_key
     by_key = {cost_key(s.hp): s for s in shapes if s.train_s is not None}
     rows = []
     for path in glob.glob("results/tuning/*/seed_*/trials.csv"):
         for trial in pd.read_csv(path).to_dict("records"):
-            shape = by_key.get(cost_key(trial)) if family == "blog_cnn" else None
+            shape = by_key.get(cost_key(trial))
             if shape is None or trial["status"] == "failed":
                 continue
             epochs = trial["epochs_run"]

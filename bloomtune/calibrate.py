@@ -76,11 +76,6 @@ def configurations(space: SearchSpace) -> list[dict]:
     return grid_configurations(space, grid)
 
 
-def cost_key(hp: dict) -> tuple:
-    """What sets the blog CNN's cost: filters, kernel and strides (not activation or rate)."""
-    return tuple(hp.get(k) for k in ("filters", "kernel_size", "strides"))
-
-
 class Calibration:
     """Times the shapes of one model family at one image size, batch size and training set-up,
     with a cache file (None: none)."""
@@ -123,19 +118,17 @@ class Calibration:
 
     def shapes(self, space: SearchSpace, max_params: int | None) -> list[Shape]:
         """The space's shapes, each timed once (or taken from the cache), in the space's order."""
+        from bloomtune.training.families import family
+
+        model = family(self.spec.family)
         grouped: dict[tuple, list[dict]] = {}
         for hp in configurations(space):
-            # Other families: every configuration is timed (their cost may hang on any value).
-            key = cost_key(hp) if self.spec.family == "blog_cnn" else tuple(sorted(hp.items()))
-            grouped.setdefault(key, []).append(hp)
+            grouped.setdefault(model.cost_key(hp), []).append(hp)
         groups = list(grouped.values())
-        if self.spec.family == "blog_cnn":  # smallest first: what a shape leaves behind in the
-            from bloomtune.training.model import count_params  # process is then the smaller
-
-            order = sorted(range(len(groups)), key=lambda i: count_params(
-                groups[i][0], self.image_size, self.n_classes))  # fmt: skip
-        else:
-            order = range(len(groups))
+        # Smallest first where the family knows its sizes: what a shape leaves behind in the
+        # process is then the smaller (sorted is stable: the space's order otherwise).
+        sizes = [model.size(g[0], self.image_size, self.n_classes) for g in groups]
+        order = sorted(range(len(groups)), key=lambda i: sizes[i] or 0)
         timed = {i: self._shape(groups[i][0], len(groups[i]), max_params) for i in order}
         self._save()
         return [timed[i] for i in range(len(groups))]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bloomtune.data import sources
 from bloomtune.errors import ParamsError
 from bloomtune.model_settings import resolve
-from bloomtune.model_spec import check_blog_cnn, check_model
 from bloomtune.params import check_schema, read_params
 from bloomtune.replay.grid import check_grid
 from bloomtune.space import check_space
-from bloomtune.training.model import count_params
+from bloomtune.training import families
 from bloomtune.tuning.frameworks import framework
 
 
@@ -27,15 +27,17 @@ def check_params(params: dict, *, frameworks: bool = True) -> None:
     overlay check them before any job, and the tune stage checks its own tuner's before any
     training."""
     check_schema(params)
+    data = params["data"]
+    sources.source(data["source"]).check(data[data["source"]])
     space = check_space(params["search_space"])
-    check_model(params["model"], space.names, params["standardise"]["image_size"])
-    blog_cnn = params["model"]["family"] == "blog_cnn"
-    if blog_cnn:
-        check_blog_cnn(space, params["standardise"]["image_size"])
+    families.check(params["model"], space, params)
+    model = families.family(params["model"]["family"])
+    fewest = sources.source(data["source"]).fewest_classes(data[data["source"]])
     for tuner, entry in params["tuners"].items():
         budget = resolve(params, "tune", tuner, seed=0).budget
-        if blog_cnn:
-            _check_model_limit(budget.max_model_params, space, params)
+        if budget.max_model_params != "auto":
+            size = params["standardise"]["image_size"]
+            model.check_limit(budget.max_model_params, space, size, fewest)
         if frameworks:
             framework(entry["framework"]).check(tuner, entry, budget)
     # A wrong grid value is refused with the replay off too; a range left out only when it is on.
@@ -51,42 +53,6 @@ def check_params(params: dict, *, frameworks: bool = True) -> None:
         raise ParamsError(
             f"report.control: testing each tuner against a baseline needs one of the tuners "
             f"({names}), not {report.get('control')!r}"
-        )
-
-
-def _values(dim) -> list:
-    """A blog CNN dimension's values (an int range in full, up to a thousand of them)."""
-    if dim.choices is not None:
-        return list(dim.choices)
-    return list(range(dim.low, dim.high + 1))[:1000] if isinstance(dim.low, int) else []
-
-
-def _check_model_limit(limit, space, params: dict) -> None:
-    """A parameter limit below the blog CNN's smallest model refuses every trial: refused."""
-    if limit == "auto":
-        return
-    data = params["data"]
-    # The fewest classes the data can have (a folder's are counted only when it is read).
-    classes = {"oxford102": 102, "synthetic": data["synthetic"]["n_classes"]}.get(
-        data["source"], 2
-    )
-    dims = {dim.name: dim for dim in space}
-    shape = {}
-    for name, pick in (("filters", min), ("strides", max)):  # fewer parameters either way
-        if name in dims and (values := _values(dims[name])):
-            shape[name] = pick(values)
-    size = params["standardise"]["image_size"]
-    kernels = _values(dims["kernel_size"]) if "kernel_size" in dims else [None]
-    smallest = min(
-        (count_params({**shape, "kernel_size": k} if k else shape, size, classes), k)
-        for k in kernels or [None]
-    )
-    if 0 < smallest[0] and limit < smallest[0]:
-        raise ParamsError(
-            f"tuning.max_model_params: {limit:,} is below the smallest model the search space "
-            "gives "
-            f"({smallest[0]:,} parameters at {size} px and {classes} classes), so every trial "
-            "would be refused as too large; raise it or use auto"
         )
 
 

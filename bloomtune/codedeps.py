@@ -2,7 +2,8 @@
 
 The Snakefile takes its rule inputs from here and a test holds dvc.yaml's deps equal to them, so
 editing any module a stage imports (at the top or inside a function) reruns that stage and those
-after it, in both orchestrators. `python -m bloomtune.codedeps` prints the lists for dvc.yaml.
+after it, in both orchestrators. `python -m bloomtune.codedeps` prints the lists; with `--write`
+it puts them into dvc.yaml, each stage's code deps replaced and the rest of the file left as is.
 
 One module is not followed: the params check (bloomtune/checks.py), which every stage runs on
 the whole params before any work. A check accepts or refuses; it never changes what a stage
@@ -95,9 +96,57 @@ def stage_code(stage: str) -> list[str]:
     return closure(ROOT / stage_script(stage))
 
 
+def is_code(dep: str) -> bool:
+    return dep.startswith(("scripts/", f"{PACKAGE}/"))
+
+
+def write_dvc_yaml(path: Path) -> list[str]:
+    """Replace each stage's code deps in dvc.yaml (the `- scripts/...` and `- bloomtune/...`
+    lines under its deps:) with stage_code(stage), in place and atomically; return the stages
+    whose list changed."""
+    from bloomtune.runtime import atomic_path
+
+    lines, out, changed = path.read_text().splitlines(keepends=True), [], []
+    stage, in_deps, code = None, False, []
+
+    def flush() -> None:
+        if in_deps and stage is not None:
+            wanted = stage_code(stage)
+            if code != wanted:
+                changed.append(stage)
+            out.extend(f"      - {dep}\n" for dep in wanted)
+
+    for line in lines:
+        stripped = line.strip()
+        if line.startswith("  ") and not line.startswith("   ") and stripped.endswith(":"):
+            stage = stripped[:-1]
+        if in_deps and stripped.startswith("- ") and is_code(stripped[2:]):
+            code.append(stripped[2:])
+            continue
+        if in_deps:
+            flush()
+            in_deps, code = False, []
+        out.append(line)
+        if stripped == "deps:":
+            in_deps = True
+    flush()
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(out))
+    return changed
+
+
 def main() -> None:
+    import argparse
+
     from bloomtune.params import STAGE_SECTIONS
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true",
+                        help="put the lists into dvc.yaml instead of printing them")  # fmt: skip
+    if parser.parse_args().write:
+        changed = write_dvc_yaml(ROOT / "dvc.yaml")
+        print(f"dvc.yaml: code deps of {', '.join(changed) or 'no stage'} updated")
+        return
     for stage in STAGE_SECTIONS:
         print(f"{stage}:")
         for path in stage_code(stage):

@@ -181,8 +181,6 @@ def check_schema(params: dict) -> None:
     source = params["data"]["source"]
     if source not in params["data"]:
         raise ParamsError(f"data.{source}: data.source is {source!r} but this section is missing")
-    if source == "folder" and not params["data"]["folder"].get("path"):
-        raise ParamsError("data.folder.path: set it to a folder with one subfolder per class")
 
 
 def _pick(params: dict, dotted: str):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bloomtune.checks import load_params
+from bloomtune.data import sources
 from bloomtune.errors import ParamsError, UserError
 from bloomtune.runtime import hms
 
@@ -91,7 +92,7 @@ def parse_dry_run(text: str) -> list[Job]:
 def image_counts(params: dict) -> dict:
     """Training, validation (carved for tuning) and test images, and classes: from the
     standardised manifest when it is the configured one, else from the source's definition."""
-    data, split = params["data"], params["standardise"]["split"]
+    data = params["data"]
     manifest = Path("data/standardised/manifest.json")
     if manifest.exists():
         info = json.loads(manifest.read_text())
@@ -99,34 +100,16 @@ def image_counts(params: dict) -> dict:
             info.get("source", {}).get("source") == data["source"]
         ):
             return _tuning_split(_split_sizes_from(manifest.parent), info["n_classes"], params)
-    source = data["source"]
-    if source == "oxford102":
-        sizes = {"blog": {"train": 7169, "test": 1020},
-                 "official": {"train": 1020, "validation": 1020, "test": 6149}}[split]  # fmt: skip
-        return _tuning_split(sizes, 102, params)
-    if source == "synthetic":  # the synthetic source's own split rule, on its labels
-        import numpy as np
-
+    found = sources.source(data["source"]).splits(params)
+    sizes = dict(found.sizes)
+    if "validation" not in sizes and found.train_labels is not None:
+        # carved per class, as data/dataset.py carves it
         from bloomtune.data.dataset import stratified_holdout
-        from bloomtune.data.oxford import SPLITS
-        from bloomtune.data.synthetic import split_ids
 
-        own = data["synthetic"]
-        labels = np.repeat(np.arange(own["n_classes"]), own["images_per_class"])
-        ids = split_ids(labels, np.random.default_rng(0))  # the sizes do not hang on the draw
-        parts = {name: np.concatenate([ids[key][0] for key in keys]) - 1
-                 for name, keys in SPLITS[split].items()}  # fmt: skip
-        sizes = {name: len(rows) for name, rows in parts.items()}
-        if "validation" not in sizes:  # carved per class, as data/dataset.py carves it
-            frac = params["train"]["validation_fraction"]
-            held = int(stratified_holdout(labels[parts["train"]], frac, 0).sum())
-            sizes = {"train": sizes["train"] - held, "validation": held, "test": sizes["test"]}
-        return _tuning_split(sizes, own["n_classes"], params)
-    folder = Path(data["folder"]["path"] or ".")
-    classes = [d for d in sorted(folder.iterdir()) if d.is_dir()] if folder.is_dir() else []
-    total = sum(1 for c in classes for f in c.iterdir() if f.is_file())
-    test = round(total * data["folder"]["test_fraction"])
-    return _tuning_split({"train": total - test, "test": test}, len(classes), params)
+        held = int(stratified_holdout(found.train_labels, params["train"]["validation_fraction"],
+                                      0).sum())  # fmt: skip
+        sizes = {"train": sizes["train"] - held, "validation": held, "test": sizes["test"]}
+    return _tuning_split(sizes, found.classes, params)
 
 
 def _split_sizes_from(folder: Path) -> dict:
@@ -236,14 +219,15 @@ def trials_of(tuner: dict, budget, epochs: int) -> int:
 def _tabulate_cost(params, settings, shapes, counts, batch, fallback):
     """(epochs, mean seconds per epoch, fits) of one tabulate shard: the grid's
     configurations, each at its own shape's cost, for max_epochs and each training seed."""
-    from bloomtune.calibrate import cost_key
     from bloomtune.replay.grid import configurations
+    from bloomtune.training.families import family
 
+    cost_key = family(settings.model.family).cost_key
     by_key = {cost_key(s.hp): s for s in shapes}
     grid = configurations(settings.space, params["tabulate"]["grid"])
     seconds = []
     for hp in grid:
-        shape = by_key.get(cost_key(hp)) if settings.model.family == "blog_cnn" else None
+        shape = by_key.get(cost_key(hp))
         if shape is None:
             seconds.append(fallback)
         else:

@@ -16,7 +16,7 @@ SMOKE = ["--configfile", "config/smoke.yaml"]
 # One module per stage that only that stage imports, and the stages after it.
 EDITS = {
     "bloomtune/data/synthetic.py": ("download", ["standardise", *PER_TUNER]),
-    "bloomtune/data/oxford.py": ("standardise", PER_TUNER),
+    "bloomtune/data/standardise.py": ("standardise", PER_TUNER),
     "bloomtune/tuning/tune.py": ("tune", PER_TUNER[1:]),
     "bloomtune/training/best_epoch.py": ("best_epoch", PER_TUNER[2:]),
     "bloomtune/training/retrain.py": ("retrain", PER_TUNER[3:]),

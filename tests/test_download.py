@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bloomtune.data import download as dl
+from bloomtune.data.sources import oxford102 as dl
 from bloomtune.data.synthetic import write_synthetic
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bloomtune.data.download import DownloadError, download_folder
+from bloomtune.data.sources.folder import DownloadError, download_folder
 from bloomtune.data.standardise import BadImageError, standardise
 from bloomtune.errors import DataError
 from bloomtune.settings import StandardiseSettings

@@ -282,7 +282,7 @@ def test_the_blog_cnn_refuses_values_every_trial_would_fail_on(tmp_path, dimensi
 def test_the_activations_the_check_knows_are_keras_own():
     import keras
 
-    from bloomtune.model_spec import ACTIVATIONS
+    from bloomtune.training.families.blog_cnn import ACTIVATIONS
 
     for name in ACTIVATIONS:
         assert callable(keras.activations.get(name)), name

@@ -17,7 +17,7 @@ from bloomtune.data import fetch as dl
 from bloomtune.data import weights as wt
 from bloomtune.model_spec import ModelSpec
 from bloomtune.training.families import build
-from bloomtune.training.transfer import WeightsMissing, make_backbone
+from bloomtune.training.families.transfer import WeightsMissing, make_backbone
 
 NAME = "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"
 

@@ -50,3 +50,15 @@ def split_numbers(raw: Path, scheme: str) -> dict[str, np.ndarray]:
         split: np.sort(np.concatenate([setid[key] for key in keys]))
         for split, keys in SPLITS[scheme].items()
     }
+
+
+def listing(raw: Path, split: str) -> tuple[dict[str, list], list[str]]:
+    """(path, label) per split of a data set in the Oxford layout, and its class names."""
+    labels = read_labels(raw)
+    numbers = split_numbers(raw, split)
+    found = {
+        name: [(image_path(raw, int(n)), int(labels[n - 1])) for n in ids]
+        for name, ids in numbers.items()
+    }
+    n_classes = int(labels.max()) + 1
+    return found, [f"class_{i + 1:03d}" for i in range(n_classes)]

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bloomtune.data import oxford
+from bloomtune.data import sources
 from bloomtune.errors import BadImageError, DataError
 from bloomtune.settings import StandardiseSettings
 from bloomtune.runtime import atomic_path, read_json, write_json
@@ -187,28 +187,6 @@ def check_classes(splits: dict, class_names: list[str]) -> None:
         )
 
 
-def oxford_listing(raw: Path, split: str) -> tuple[dict[str, list], list[str]]:
-    """(path, label) per split of a data set in the Oxford layout, and its class names."""
-    labels = oxford.read_labels(raw)
-    numbers = oxford.split_numbers(raw, split)
-    listing = {
-        name: [(oxford.image_path(raw, int(n)), int(labels[n - 1])) for n in ids]
-        for name, ids in numbers.items()
-    }
-    n_classes = int(labels.max()) + 1
-    return listing, [f"class_{i + 1:03d}" for i in range(n_classes)]
-
-
-def folder_listing(raw: Path) -> tuple[dict[str, list], list[str]]:
-    """(path, label) per split of a folder data set indexed by the download stage."""
-    index = read_json(raw / "index.json")
-    listing = {
-        name: [(raw / path, int(label)) for path, label in items]
-        for name, items in index["splits"].items()
-    }
-    return listing, index["classes"]
-
-
 def standardise_listing(
     listing: dict[str, list], class_names: list[str], out: Path, settings, threads: int,
     *, source: dict | None = None, split: str,
@@ -260,12 +238,9 @@ def standardise_listing(
 def standardise(settings: StandardiseSettings, raw: Path, out: Path, threads: int) -> dict:
     """Standardise the raw data set into out as the standardise: params section says."""
     source = read_json(raw / "source.json") if (raw / "source.json").exists() else {}
-    if source.get("source") == "folder":
-        listing, classes = folder_listing(raw)
-        split = "folder"
-    else:
-        listing, classes = oxford_listing(raw, settings.split)
-        split = settings.split
+    listing, classes, split = sources.source(source.get("source", sources.UNRECORDED)).listing(
+        raw, settings.split
+    )
     manifest = standardise_listing(
         listing, classes, out, settings, threads, source=source, split=split
     )

@@ -49,7 +49,7 @@ def fetch_weights(spec: ModelSpec, out: Path, downloads: Path) -> dict:
     weights.json describing it; return that record."""
     record = {"family": spec.family, "backbone": spec.backbone, "weights": spec.weights}
     with atomic_path(out, directory=True) as tmp:
-        if spec.family == "transfer" and spec.weights == "imagenet":
+        if spec.pretrained:
             url, md5 = published(spec.backbone)
             if spec.weights_url:  # a mirror: the same file name under another base URL
                 url = spec.weights_url.rstrip("/") + "/" + url.rsplit("/", 1)[1]

@@ -2,8 +2,8 @@
 curves instead of trained (no TensorFlow). A suggestion is snapped to the nearest grid point
 (replay/grid.py); which tabulated training seed a trial gets is drawn from the repetition's seed
 and the trial's number, so a replay repeats exactly; a trial Keras Tuner's Hyperband promotes
-continues its parent's curve from the parent's epoch, as Syne Tune's simulator does. Seconds are
-the table's, simulated, not measured."""
+continues its parent's curve from the parent's epoch, as Syne Tune's simulator does. Each
+epoch's seconds are the table's, not measured (a failed configuration: none)."""
 
 from __future__ import annotations
 
@@ -73,8 +73,6 @@ class Table:
 
 class TableEvaluator:
     """Replays one repetition of a search against a Table."""
-
-    simulated = True  # the ledger's seconds are the table's (a failed configuration: 0)
 
     def __init__(self, table: Table, space: SearchSpace, grid: dict, seed: int):
         self.table, self.space, self.grid, self.seed = table, space, grid, seed

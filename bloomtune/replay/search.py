@@ -66,7 +66,7 @@ def replay_one(settings: TuneSettings, table: Table, grid: dict, out_dir: Path) 
         "tabulated_seed": evaluator.assigned[best["trial"]],
         "test_accuracy": chosen["test_accuracy"],
         "test_loss": chosen["test_loss"],
-        "totals": totals,  # wall_s: the table's seconds, simulated
+        "totals": totals,  # wall_s: the table's seconds, not measured
         "replay_s": round(seconds, 3),  # measured: the optimiser's decisions and bookkeeping
         "settings": record,
     }

@@ -127,13 +127,13 @@ class ReplayContents(Pooled):
 def draw(contents: ReplayContents, out_dir: Path) -> dict[str, tuple[Path, str]]:
     n, objective, colours = contents.comparison.n, contents.objective, contents.colours
     comparison = contents.comparison
-    simulated = " Wall time: the table's seconds, simulated."
+    tabled = " Wall time: the table's seconds, not measured."
     return {
         "anytime": (
             figures.anytime_curves(
                 contents.bands(), n, objective, out_dir / "anytime.png", colours
             ),  # fmt: skip
-            captions.anytime(objective, n) + simulated,
+            captions.anytime(objective, n) + tabled,
         ),
         "rank_over_budget": (
             figures.rank_over_budget(
@@ -224,7 +224,7 @@ def cost_text(contents: ReplayContents) -> str:
     return (
         f"The table: {land.epochs} epochs, {land.seconds:.0f} s of training. The replays: "
         f"{len(reps)} searches, {reps['tuning_epochs'].sum():.0f} epochs looked up "
-        f"({reps['tuning_s'].sum():.0f} s simulated, the table's), "
+        f"({reps['tuning_s'].sum():.0f} s of the table's, not measured), "
         f"{reps['replay_s'].sum():.1f} s measured (the optimisers' decisions and bloomtune's "
         "bookkeeping; each job's process start-up not counted)."
     )

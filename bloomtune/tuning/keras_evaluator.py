@@ -4,6 +4,7 @@ seam it fills; a replay's table lookup is the other evaluator behind it)."""
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import keras
@@ -26,16 +27,19 @@ class _Report(keras.callbacks.Callback):
 
     def __init__(self, on_epoch: OnEpoch):
         super().__init__()
-        self.on_epoch = on_epoch
+        self.on_epoch, self.mark = on_epoch, time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        now = time.perf_counter()
         record = {
             "epoch": epoch + 1,
             "val_accuracy": _float(logs.get("val_accuracy")),
             "val_loss": _float(logs.get("val_loss")),
             "loss": _float(logs.get("loss")),
+            "seconds": now - self.mark,  # the first: from the trial's start, its build too
         }
+        self.mark = now
         if self.on_epoch(record):
             self.model.stop_training = True
 
@@ -88,13 +92,14 @@ class KerasEvaluator:
     def evaluate(self, request: Request, on_epoch: OnEpoch) -> None:
         seed = derive_seed(self.settings.seed, "trial", request.trial)
         keep = request.keep_weights is not None
+        report = _Report(on_epoch)  # its clock starts here
         self._model = None
         self._best = _BestWeights(self.settings.budget.objective) if keep else None
         model = self.trainer.model(request.hp, seed, max_params=self.max_params, fresh=True)
         self._model = model
         if request.warm_start is not None:
             model.set_weights(load_weights(request.warm_start))
-        callbacks = [_Report(on_epoch), *self.callbacks, *([self._best] if keep else [])]
+        callbacks = [report, *self.callbacks, *([self._best] if keep else [])]
         self.trainer.fit(model, request.epochs, callbacks, request.initial_epoch)
 
     def keep(self, request: Request) -> None:

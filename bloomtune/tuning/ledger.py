@@ -160,20 +160,20 @@ class Ledger:
 
 
 class TrialClock:
-    """The running trial: its number, hyperparameters and epoch history, and the seconds it has
-    taken since it began. `overhead_s` is what the search spent outside training before it (the
-    optimiser's suggestion and update)."""
+    """The running trial: its number, hyperparameters and epoch history, the seconds its epochs
+    cost and the CPU seconds it has taken since it began. `overhead_s` is what the search spent
+    outside training before it (the optimiser's suggestion and update)."""
 
     def __init__(self, trial: int, hp: dict, overhead_s: float = 0.0):
         self.trial, self.hp, self.overhead_s = int(trial), hp, overhead_s
         self.history: list[dict] = []
-        self.simulated_s: float | None = None  # seconds a replay's table gives, if any
         self.start_time = _now()
-        self._wall0, self._cpu0 = time.perf_counter(), time.process_time()
+        self._cpu0 = time.process_time()
 
     @property
-    def wall_s(self) -> float:
-        return time.perf_counter() - self._wall0
+    def epoch_s(self) -> float:
+        """The seconds its evaluator reported for the epochs it ran (the trial's cost)."""
+        return sum(float(h.get("seconds") or 0.0) for h in self.history)
 
     @property
     def cpu_s(self) -> float:

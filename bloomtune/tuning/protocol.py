@@ -2,9 +2,9 @@
 trial runner and whatever gives a configuration's results (training, or a table's lookup).
 
 The runner asks an evaluator for one trial (`Request`) and hears each epoch's record through
-`on_epoch` (epoch from 1, training loss, validation accuracy and loss; a simulated evaluator's
-also its `seconds`), which answers whether to stop after it; the runner alone decides what the
-trial's status is. No Keras here: a replay imports this, not the training stack."""
+`on_epoch` (epoch from 1, training loss, validation accuracy and loss, and the seconds it cost),
+which answers whether to stop after it; the runner alone decides what the trial's status is.
+No Keras here: a replay imports this, not the training stack."""
 
 from __future__ import annotations
 
@@ -37,9 +37,11 @@ class Request:
 class Evaluator(Protocol):
     def evaluate(self, request: Request, on_epoch: OnEpoch) -> None:
         """Report every epoch to `on_epoch` until it answers stop or the epochs are done; raise
-        what made the configuration fail (too large, out of memory, anything else). An
-        evaluator with `simulated = True` gives each epoch's `seconds` (a table's, not
-        measured), and the ledger's seconds are their sum.
+        what made the configuration fail (too large, out of memory, anything else). Each
+        epoch's `seconds` is what it cost: measured by an evaluator that trains (the first
+        epoch's from the call, so building the model counts), a table's by a replay; the
+        ledger's seconds of the trial are their sum (0 for a trial that fails before its
+        first epoch).
 
         An evaluator may also have `resolve(hp) -> hp`: the values it evaluates a suggestion at
         (a replay snaps it to the grid); the runner records those."""

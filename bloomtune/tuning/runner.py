@@ -67,9 +67,10 @@ class TrialRunner:
         self.settings, self.ledger, self.evaluator = settings, ledger, evaluator
         self.name, self.worker = settings.tuner.name, worker
         self.folders = [state_dir] + ([ledger.journal.parent] if ledger.journal else [])
-        # A replay (a simulated evaluator) runs in one process and resumes nothing: its budget,
-        # ledger and Optuna study live in memory (tuning/optuna_adapter.py asks `volatile`).
-        self.volatile = bool(getattr(evaluator, "simulated", False))
+        # A search whose ledger is kept in memory (a replay's) runs in one process and resumes
+        # nothing: its budget and its framework's state live in memory too (the adapters ask
+        # `volatile`).
+        self.volatile = ledger.journal is None
         self.budget = SharedBudget(settings.budget, ledger, state_dir, worker,
                                    shared=not self.volatile)  # fmt: skip
         self.progress = Progress(self.name, settings.budget.objective, settings.budget, log)
@@ -174,16 +175,12 @@ class TrialRunner:
             hp = resolve(hp)  # the values it is evaluated at (a replay's grid point)
         clock = TrialClock(number, {k: hp.get(k) for k in self.settings.space.names},
                            overhead_s=time.perf_counter() - self.idle_since)  # fmt: skip
-        if getattr(self.evaluator, "simulated", False):  # a replay's seconds are the table's
-            clock.simulated_s = 0.0
         self.budget.begin(number, hp)
         request = Request(number, hp, epochs or self.settings.budget.max_epochs, initial_epoch,
                           warm_start, keep_weights, parent)  # fmt: skip
 
         def epoch_done(record: dict) -> bool:
             clock.history.append(record)
-            if clock.simulated_s is not None:
-                clock.simulated_s += float(record.get("seconds") or 0.0)
             stop = not _finite(record.get("loss"))
             if reason := self.budget.next_epoch(len(clock.history), clock.cpu_s):
                 log.info("%s: %s reached, stopping the current trial", self.name, reason)
@@ -218,7 +215,7 @@ class TrialRunner:
 
     def _close(self, clock: TrialClock, status: str, reason: str) -> dict:
         """The trial's ledger row: a trial that completed with no finite objective or with a
-        NaN or infinite loss in any epoch is failed."""
+        NaN or infinite loss in any epoch is failed. Its seconds are its epochs' (protocol.py)."""
         best = best_epoch_of(clock.history, self.settings.budget.objective)
         if status == "complete" and (
             best is None or not all(_finite(h.get("loss")) for h in clock.history)
@@ -232,7 +229,7 @@ class TrialRunner:
             best=best,
             epochs_run=len(clock.history),
             start_time=clock.start_time,
-            wall_s=clock.wall_s if clock.simulated_s is None else clock.simulated_s,
+            wall_s=clock.epoch_s,
             cpu_s=clock.cpu_s,
             overhead_s=clock.overhead_s,
             peak_rss_mb=peak_rss_mb(),

@@ -13,9 +13,9 @@ from bloomtune.runtime import (
     cpu_kernels,
     exclusive,
     keyed_state,
-    read_json,
     write_json,
 )
+from bloomtune.training.families import family
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.ledger import Ledger, ledger_frame, repair_journal, search_record
 from bloomtune.tuning.runner import TrialRunner
@@ -39,10 +39,7 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
     # Bad options fail now, before any data is read; so does a builder that is not there (the
     # light params check finds its module but does not import user code).
     framework(settings.tuner.framework).check(name, settings.tuner.options, budget)
-    if settings.model.family == "custom":
-        from bloomtune.training.custom import load_builder
-
-        load_builder(settings.model.builder)
+    family(settings.model.family).prepare(settings.model)
     # One search of this tuner and repetition at a time, whoever started it.
     with exclusive(state, f"the {name} search of seed {settings.seed}"):
         return _search(settings, data_dir, out_dir, state)
@@ -104,6 +101,7 @@ def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) 
         workers = Workers(settings, data_dir, state_dir, run_worker)
     framework(settings.tuner.framework).adapter().search(settings, runner, state_dir, workers)
     facts = {
+        "model": family(settings.model.family).record(settings.model),
         "model_params_limit": runner.evaluator.max_params,
         "train_images": len(data.train.y),
         "validation_images": len(data.validation.y),
@@ -111,19 +109,9 @@ def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) 
     return write_results(runner, state_dir.name, out_dir, facts)
 
 
-def model_record(spec) -> dict:
-    """The model family's settings and, for pretrained weights, the weights file's sha256."""
-    record = spec.record()
-    if spec.family == "transfer" and spec.weights:
-        from bloomtune.data.weights import RECORD
-
-        record["weights_sha256"] = read_json(spec.weights_dir / RECORD).get("sha256")
-    return record
-
-
 def write_results(runner: TrialRunner, key: str, out_dir: Path, facts: dict) -> dict:
-    """trials.csv and best.json of a live search; `facts`: the search's parameter limit
-    (model_params_limit) and its train and validation image counts."""
+    """trials.csv and best.json of a live search; `facts`: its model's record, the search's
+    parameter limit (model_params_limit) and its train and validation image counts."""
     settings, rows = runner.settings, runner.rows()
     name, objective = settings.tuner.name, settings.budget.objective
     best, totals, result = search_record(settings, rows)
@@ -131,7 +119,7 @@ def write_results(runner: TrialRunner, key: str, out_dir: Path, facts: dict) -> 
     result = {
         **result,
         "hyperparameters": {k: best[k] for k in settings.space.names},
-        "model": model_record(settings.model),
+        "model": facts["model"],
         "totals": totals,
         "params_fingerprint": key,
         # What the numbers depend on beyond params (not part of the search's key).

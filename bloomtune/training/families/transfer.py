@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bloomtune.errors import WeightsMissing
+from bloomtune.errors import ParamsError, WeightsMissing
+from bloomtune.model_spec import ModelSpec
+from bloomtune.training.model import check_size, compile_classifier
 
+MIN_INPUT = 32  # the smallest input every keras.applications backbone here accepts
 # name -> (keyword arguments of the keras.applications function, rescaling outside it)
 BACKBONES = {
     "MobileNetV3Small": ({"include_preprocessing": True}, None),
@@ -69,8 +72,6 @@ def make_backbone(name: str, size: int, weights):
 def build_transfer(spec, hp: dict, image_size: int, n_classes: int):
     import keras
 
-    from bloomtune.training.model import compile_classifier
-
     hp = {**DEFAULTS, **hp}
     size = spec.input_size or image_size
     backbone = make_backbone(spec.backbone, size, weights_file(spec))
@@ -92,3 +93,49 @@ def build_transfer(spec, hp: dict, image_size: int, n_classes: int):
     outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name=f"transfer_{spec.backbone}")
     return compile_classifier(model, _optimizer(hp), n_classes)
+
+
+class Transfer:
+    name = "transfer"
+    hyperparameters = ("learning_rate", "dropout", "unfreeze", "optimizer", "momentum",
+                       "dense_units")  # fmt: skip
+
+    def check(self, section: dict, space, params: dict) -> None:
+        image_size = params["standardise"]["image_size"]
+        if (section.get("input_size") or image_size) < MIN_INPUT:
+            raise ParamsError(
+                f"model.input_size: {section['backbone']} needs images of at least {MIN_INPUT} "
+                f"px and standardise.image_size is {image_size}; set model.input_size"
+            )
+        if "learning_rate" not in space.names:
+            raise ParamsError(
+                "search_space.learning_rate: the transfer model needs a learning rate"
+            )
+
+    def check_limit(self, limit: int, space, image_size: int, classes: int) -> None:
+        """Its size is known only once built: each trial checks its own."""
+
+    def prepare(self, spec: ModelSpec) -> None:
+        """Nothing to prepare: a missing weights file fails the trial, naming the stage."""
+
+    def build(self, spec: ModelSpec, hp: dict, image_size: int, n_classes: int, max_params):
+        model = build_transfer(spec, hp, image_size, n_classes)
+        check_size(model.count_params(), max_params)
+        return model
+
+    def cost_key(self, hp: dict) -> tuple:
+        """Every value (its cost may hang on any: unfreeze, dense_units)."""
+        return tuple(sorted(hp.items()))
+
+    def size(self, hp: dict, image_size: int, n_classes: int) -> int | None:
+        return None
+
+    def record(self, spec: ModelSpec) -> dict:
+        """Its settings, and for pretrained weights the weights file's sha256."""
+        record = spec.record()
+        if spec.weights:
+            from bloomtune.data.weights import RECORD
+            from bloomtune.runtime import read_json
+
+            record["weights_sha256"] = read_json(spec.weights_dir / RECORD).get("sha256")
+        return record
