@@ -10,7 +10,7 @@ from bloomtune.codedeps import stage_code
 from bloomtune.errors import ParamsError, UserError
 from bloomtune.params import STAGE_SECTIONS, merge, read_params, stage_params
 from bloomtune.run_lock import hold
-from bloomtune.runtime import Busy, check_writable
+from bloomtune.files import Busy, check_writable
 from bloomtune.settings import workers_of
 
 

@@ -31,7 +31,7 @@ CAPS = ["", "AVX512_CORE", "AVX2", "SSE41"]
 
 
 def child(args) -> dict:
-    from bloomtune.runtime import configure_tensorflow
+    from bloomtune.machine import configure_tensorflow
 
     configure_tensorflow(args.threads)
     import keras

@@ -34,7 +34,7 @@ MODELS = {  # name: (ModelSpec fields, hyperparameters, image size)
 CHILD = """
 import json, resource, sys
 import numpy as np
-from bloomtune.runtime import configure_tensorflow
+from bloomtune.machine import configure_tensorflow
 configure_tensorflow(2)
 from bloomtune.model_spec import ModelSpec
 from bloomtune.training.families import build

@@ -22,11 +22,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bloomtune.checks import check_params, load_params
+from bloomtune.console import setup_logging
 from bloomtune.data.standardise import standardise
 from bloomtune.data.synthetic import write_synthetic
+from bloomtune.machine import configure_tensorflow, thread_budget
 from bloomtune.model_settings import resolve
 from bloomtune.params import merge
-from bloomtune.runtime import configure_tensorflow, setup_logging, thread_budget
 from bloomtune.settings import StandardiseSettings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,7 +32,7 @@ SIZE = 300
 
 def make_images(folder: Path, n: int) -> list[Path]:
     from bloomtune.data.synthetic import render_flower
-    from bloomtune.runtime import derive_seed
+    from bloomtune.seeds import derive_seed
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -47,7 +47,7 @@ def make_images(folder: Path, n: int) -> list[Path]:
 
 def method_bloomtune(paths: list[Path], out: Path) -> None:
     from bloomtune.data.standardise import standardise_listing
-    from bloomtune.runtime import thread_budget
+    from bloomtune.machine import thread_budget
     from bloomtune.settings import StandardiseSettings
 
     listing = {"train": [(p, 0) for p in paths]}
@@ -73,7 +73,7 @@ def _init_limit() -> None:
 
 
 def method_limit(paths: list[Path], out: Path) -> None:
-    from bloomtune.runtime import thread_budget
+    from bloomtune.machine import thread_budget
 
     with mp.get_context("fork").Pool(thread_budget(), _init_limit) as pool:
         for _ in pool.imap_unordered(_decode_resize, map(str, paths), chunksize=16):

@@ -96,14 +96,14 @@ def epoch_clock():
 
 
 def child(args) -> dict:
-    from bloomtune.runtime import configure_tensorflow
+    from bloomtune.machine import configure_tensorflow
 
     configure_tensorflow(args.threads)
     import numpy as np
     import tensorflow as tf
 
     from bloomtune.data import dataset
-    from bloomtune.runtime import peak_rss_mb
+    from bloomtune.machine import peak_rss_mb
     from bloomtune.training.execution import compiled_for, configure
     from bloomtune.training.inputs import gpus
 
@@ -126,7 +126,7 @@ def child(args) -> dict:
         assert row["status"] == "complete", row
         done = time.perf_counter()
     else:
-        from bloomtune.runtime import seed_everything
+        from bloomtune.seeds import seed_everything
         from bloomtune.training.model import build_model
 
         seed_everything(1)

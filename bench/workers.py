@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 from pruning import make_data  # the same synthetic flowers as the pruning benchmark
 
-from bloomtune.runtime import thread_budget
+from bloomtune.machine import thread_budget
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from bloomtune.errors import ModelTooLargeError
+from bloomtune.files import atomic_path
+from bloomtune.machine import cpu_kernels
 from bloomtune.model_settings import Training
 from bloomtune.model_spec import ModelSpec
-from bloomtune.runtime import atomic_path, cpu_kernels
 from bloomtune.space import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -150,44 +151,33 @@ class Calibration:
                      epoch_overhead_s=found["epoch_overhead_s"])  # fmt: skip
 
     def _time(self, hp: dict, max_params: int | None) -> dict:
-        """One trial's path, as the tuning runner takes it (training/fit.py): a fresh session,
-        seeded, the model built and compiled, a fit of FIT_EPOCHS short epochs through the
-        stages' own input pipeline (FIT_BATCHES training batches and one of validation), then
-        steady training and evaluation batches timed alone. The first epoch's excess over the
-        second is the fit's start (tracing, XLA's compile), the second's excess over its
-        batches an epoch's overhead (its pipelines, validation's set-up, the callbacks)."""
-        import gc
-
+        """One trial's path, through the Trainer every training stage uses (training/fit.py): a
+        fresh session, seeded, the model built and compiled, a fit of FIT_EPOCHS short epochs
+        through the stages' input pipeline (FIT_BATCHES training batches and one of
+        validation), then steady training and evaluation batches timed alone. The first
+        epoch's excess over the second is the fit's start (tracing, XLA's compile), the
+        second's excess over its batches an epoch's overhead (its pipelines, validation's
+        set-up, the callbacks)."""
         import keras
 
         from bloomtune.data.dataset import Arrays
-        from bloomtune.training.execution import compiled_for, configure
-        from bloomtune.training.families import build
-        from bloomtune.training.inputs import Feed
+        from bloomtune.training.fit import Trainer
 
-        configure(self.train)
         batch, side = self.train.batch_size, self.image_size
         rng = np.random.default_rng(0)
         x = rng.integers(0, 256, (FIT_BATCHES * batch, side, side, 3), dtype=np.uint8)
         y = rng.integers(0, self.n_classes, FIT_BATCHES * batch)
+        trainer = Trainer(self.spec, self.train, side, self.n_classes, Arrays.whole(x, y),
+                          Arrays.whole(x[:batch], y[:batch]))  # fmt: skip
         began = time.perf_counter()
-        keras.backend.clear_session()
-        gc.collect()
-        keras.utils.set_random_seed(0)
-        model = compiled_for(build(self.spec, hp, side, self.n_classes, max_params), self.train)
+        model = trainer.model(hp, 0, max_params=max_params, fresh=True)
         built = time.perf_counter() - began
         log.info("timing %s", ", ".join(f"{k}={v}" for k, v in hp.items()))
-        fit, check = (
-            Feed(Arrays.whole(x, y), self.train.input),
-            Feed(Arrays.whole(x[:batch], y[:batch]), self.train.input),
-        )
         marks = []
         clock = keras.callbacks.LambdaCallback(
             on_epoch_begin=lambda *_: marks.append(time.perf_counter())
         )
-        model.fit(fit.batches(batch, shuffle=True), epochs=FIT_EPOCHS, verbose=0,
-                  validation_data=check.batches(batch, shuffle=False), callbacks=[clock],
-                  shuffle=False)  # fmt: skip
+        trainer.fit(model, FIT_EPOCHS, [clock])
         marks.append(time.perf_counter())
         first, second = marks[1] - marks[0], marks[2] - marks[1]
         found = {"params": int(model.count_params())}

@@ -10,20 +10,12 @@ import time
 from collections.abc import Callable
 
 from bloomtune.checks import load_params
+from bloomtune.console import log_write_error, setup_logging
 from bloomtune.data import made_with
 from bloomtune.errors import ParamsError, UserError
+from bloomtune.files import Busy, exclusive, lock_beside, no_space
+from bloomtune.machine import claim_gpus, configure_tensorflow, thread_budget
 from bloomtune.run_lock import stage_run
-from bloomtune.runtime import (
-    Busy,
-    claim_gpus,
-    configure_tensorflow,
-    exclusive,
-    lock_beside,
-    log_write_error,
-    no_space,
-    setup_logging,
-    thread_budget,
-)
 from bloomtune.settings import REPEATED, resolve
 
 log = logging.getLogger("bloomtune")

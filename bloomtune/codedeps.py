@@ -104,7 +104,7 @@ def write_dvc_yaml(path: Path) -> list[str]:
     """Replace each stage's code deps in dvc.yaml (the `- scripts/...` and `- bloomtune/...`
     lines under its deps:) with stage_code(stage), in place and atomically; return the stages
     whose list changed."""
-    from bloomtune.runtime import atomic_path
+    from bloomtune.files import atomic_path
 
     lines, out, changed = path.read_text().splitlines(keepends=True), [], []
     stage, in_deps, code = None, False, []

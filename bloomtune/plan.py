@@ -26,7 +26,7 @@ from pathlib import Path
 from bloomtune.checks import load_params
 from bloomtune.data import sources
 from bloomtune.errors import ParamsError, UserError
-from bloomtune.runtime import hms
+from bloomtune.stopwatch import hms
 
 log = logging.getLogger("bloomtune.plan")
 
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workflow-profile", help="e.g. profiles/slurm: check requests too")
     args = parser.parse_args(argv)
     try:
-        from bloomtune.runtime import setup_logging
+        from bloomtune.console import setup_logging
 
         setup_logging(PLAN_LOG)  # TensorFlow's start-up lines go there, not to the console
         params = load_params(["params.yaml", *args.configfile])
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
 def _print_estimate(params: dict, jobs: list[Job], args) -> None:
     threads = params["resources"]["training_threads"] or os.cpu_count()
     started = time.perf_counter()
-    from bloomtune.runtime import configure_tensorflow
+    from bloomtune.machine import configure_tensorflow
 
     configure_tensorflow(threads)
     startup_s = time.perf_counter() - started  # what each training job spends before its work

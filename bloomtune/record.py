@@ -20,9 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bloomtune.files import Busy
 from bloomtune.overlay import apply_overlay
 from bloomtune.run_lock import hold
-from bloomtune.runtime import Busy
 
 TIMEOUT_S = 600
 

@@ -9,8 +9,8 @@ import shutil
 import subprocess
 import sys
 
+from bloomtune.files import Busy
 from bloomtune.run_lock import hold
-from bloomtune.runtime import Busy
 
 
 def main(argv: list[str] | None = None) -> int:

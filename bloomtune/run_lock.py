@@ -20,7 +20,7 @@ import socket
 import time
 from pathlib import Path
 
-from bloomtune.runtime import Busy
+from bloomtune.files import Busy
 
 LOCK = ".bloomtune-run.lock"  # at the project root (the orchestrators' working folder)
 ENV = "BLOOMTUNE_RUN"  # the holding run's token, in the environment of the stages it starts

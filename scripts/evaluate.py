@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bloomtune.cli import run_stage
-from bloomtune.runtime import read_json
+from bloomtune.files import read_json
 
 
 def arguments(parser):

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from bloomtune.cli import run_stage
+from bloomtune.files import read_json
 from bloomtune.model_settings import resolve, with_weights
-from bloomtune.runtime import read_json
 
 
 def arguments(parser):

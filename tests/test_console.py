@@ -13,7 +13,7 @@ from conftest import ROOT, tool_env
 # process, started as the tune job starts its workers, that logs one line and warns.
 STAGE = textwrap.dedent("""
     import logging, multiprocessing, os, sys, warnings
-    from bloomtune.runtime import setup_logging
+    from bloomtune.console import setup_logging
 
     def worker(log_file):
         setup_logging(log_file, append=True, tag="worker 1")

@@ -79,7 +79,7 @@ def test_a_full_disk_names_the_output_it_could_not_write(tmp_path):
 
     import pytest
 
-    from bloomtune.runtime import atomic_path
+    from bloomtune.files import atomic_path
 
     target = tmp_path / "summary.csv"
     with pytest.raises(OSError) as caught, atomic_path(target):

@@ -8,7 +8,7 @@ from tensorflow.python.framework.config import is_op_determinism_enabled
 
 from bloomtune.data.dataset import Arrays
 from bloomtune.model_settings import Training
-from bloomtune.runtime import seed_everything
+from bloomtune.seeds import seed_everything
 from bloomtune.training.execution import FitInputs, compiled_for, configure
 from bloomtune.training.model import build_model
 
@@ -79,37 +79,37 @@ def test_each_training_process_sees_only_its_own_gpus(tmp_path, monkeypatch):
 
     import pytest
 
-    from bloomtune import runtime
+    from bloomtune import machine
     from bloomtune.errors import UserError
     from bloomtune.tuning.workers import gpu_share
 
-    monkeypatch.setattr(runtime, "gpu_count", lambda: 3)
+    monkeypatch.setattr(machine, "gpu_count", lambda: 3)
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     try:
-        assert runtime.claim_gpus(1, tmp_path) == ["0"]
+        assert machine.claim_gpus(1, tmp_path) == ["0"]
         assert os.environ["CUDA_VISIBLE_DEVICES"] == "0"
         monkeypatch.delenv("CUDA_VISIBLE_DEVICES")  # the next job starts without it
-        assert runtime.claim_gpus(2, tmp_path) == ["1", "2"]  # device 0 is held
+        assert machine.claim_gpus(2, tmp_path) == ["1", "2"]  # device 0 is held
         monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
         with pytest.raises(UserError, match=r"^resources.gpus: this job needs 1 GPU\(s\) and 0"):
-            runtime.claim_gpus(1, tmp_path)
+            machine.claim_gpus(1, tmp_path)
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5")  # the scheduler's choice (Slurm)
-        assert runtime.claim_gpus(2, tmp_path) == ["4", "5"]
+        assert machine.claim_gpus(2, tmp_path) == ["4", "5"]
         assert [gpu_share(k, 2) for k in (1, 2)] == [
             {"CUDA_VISIBLE_DEVICES": "4"},
             {"CUDA_VISIBLE_DEVICES": "5"},
         ]
-        assert runtime.claim_gpus(0, tmp_path) == []  # no GPUs asked: nothing claimed
+        assert machine.claim_gpus(0, tmp_path) == []  # no GPUs asked: nothing claimed
         # Asked for a GPU where there is none to see: said, never a quiet run on the CPU.
         for hidden in ("-1", ""):
             monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
             with pytest.raises(UserError, match=f"CUDA_VISIBLE_DEVICES='{hidden}' hides every"):
-                runtime.claim_gpus(1, tmp_path)
+                machine.claim_gpus(1, tmp_path)
         monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
-        monkeypatch.setattr(runtime, "gpu_count", lambda: 0)
+        monkeypatch.setattr(machine, "gpu_count", lambda: 0)
         with pytest.raises(UserError, match="needs 1 GPU\\(s\\) and this machine has none"):
-            runtime.claim_gpus(1, tmp_path)
+            machine.claim_gpus(1, tmp_path)
     finally:
-        for held in runtime._held_gpus:
+        for held in machine._held_gpus:
             held.close()
-        runtime._held_gpus.clear()
+        machine._held_gpus.clear()

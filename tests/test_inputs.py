@@ -82,7 +82,7 @@ def test_batches_are_kerass_own(tmp_path, placement):
     batches come from, not which images they hold (a partial last batch included)."""
     import tensorflow as tf
 
-    from bloomtune.runtime import seed_everything
+    from bloomtune.seeds import seed_everything
 
     tf.config.experimental.enable_op_determinism()  # as every stage runs
     from bloomtune.model_settings import Training

@@ -11,8 +11,8 @@ import yaml
 from conftest import BIN, copy_project, snakemake, tool_env
 from tuning_data import tiny_data, tune_settings
 
+from bloomtune.files import Busy, exclusive
 from bloomtune.run_lock import LOCK
-from bloomtune.runtime import Busy, exclusive
 from bloomtune.tuning.tune import run_tuning
 
 
@@ -72,7 +72,7 @@ def test_the_data_stages_take_one_lock_beside_their_output(tmp_path):
 
     from conftest import ROOT, run
 
-    from bloomtune.runtime import lock_beside
+    from bloomtune.files import lock_beside
 
     out = tmp_path / "data" / "raw"
     command = [sys.executable, "scripts/download.py", "--params", "params.yaml",

@@ -31,10 +31,10 @@ def test_blog_sized_stride_one_model_is_refused_before_building():
 def test_the_auto_parameter_limit_is_the_jobs_memory_not_what_is_free(monkeypatch):
     # Free memory changes with what else runs (a Slurm node, two jobs side by side); the limit
     # must not, or two tuners of one comparison face different limits.
-    from bloomtune import runtime
+    from bloomtune import machine
     from bloomtune.training import model
 
     before = model.auto_max_params()
-    monkeypatch.setattr(runtime, "available_memory", lambda: 1)  # another job took it all
+    monkeypatch.setattr(machine, "available_memory", lambda: 1)  # another job took it all
     assert model.auto_max_params() == before
-    assert before == int(runtime.job_memory() * 0.75) // 25
+    assert before == int(machine.job_memory() * 0.75) // 25

@@ -91,9 +91,9 @@ def test_a_broken_overlay_is_named_before_anything_runs(tmp_path):
 
 
 def test_a_duration_reads_alike_in_the_logs_and_the_plan():
-    # One formatter (runtime.hms): the logs' ETAs to the second, the plan's columns coarser.
+    # One formatter (stopwatch.hms): the logs' ETAs to the second, the plan's columns coarser.
     from bloomtune.plan import span
-    from bloomtune.runtime import hms
+    from bloomtune.stopwatch import hms
 
     assert [hms(s) for s in (5, 125, 3723)] == ["0m05s", "2m05s", "1h02m03s"]
     assert [span(s) for s in (125, 3723, 90000)] == ["2m05s", "1h02m", "1.0 d"]

@@ -98,7 +98,7 @@ def test_the_panel_flags_precision_and_xla_and_provenance_names_them(tmp_path):
 def test_the_cpu_kernels_are_recorded_and_a_difference_is_flagged(tmp_path, monkeypatch):
     # oneDNN picks kernels by the CPU's instruction set: reports from different CPUs, or with
     # oneDNN off, can differ in the last bits, so each best.json says which ran.
-    from bloomtune.runtime import cpu_kernels, describe_kernels
+    from bloomtune.machine import cpu_kernels, describe_kernels
 
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     assert describe_kernels(cpu_kernels()) == "Eigen kernels (oneDNN off)"

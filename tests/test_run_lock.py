@@ -9,8 +9,8 @@ import sys
 import pytest
 from conftest import BIN, ROOT, tool_env
 
+from bloomtune.files import Busy
 from bloomtune.run_lock import ENV, LOCK, stage_run
-from bloomtune.runtime import Busy
 
 # A holder in its own process (flock locks belong to the open file, so a holder in the test's own
 # process would also conflict, but would leave its token in the test's environment).

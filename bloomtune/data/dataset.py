@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bloomtune.runtime import derive_seed, read_json
+from bloomtune.files import read_json
+from bloomtune.seeds import derive_seed
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bloomtune.errors import DataError
 from bloomtune.params import stage_params
-from bloomtune.runtime import write_json
+from bloomtune.files import write_json
 
 FILE = "made_with.json"
 # The data stages in order; a folder a stage makes is made with its own and its inputs' params.

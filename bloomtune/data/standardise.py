@@ -16,7 +16,7 @@ import numpy as np
 from bloomtune.data import sources
 from bloomtune.errors import BadImageError, DataError
 from bloomtune.settings import StandardiseSettings
-from bloomtune.runtime import atomic_path, read_json, write_json
+from bloomtune.files import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import scipy.io
 from PIL import Image, ImageDraw, ImageFilter
 
 from bloomtune.errors import DataError
-from bloomtune.runtime import derive_seed
+from bloomtune.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 

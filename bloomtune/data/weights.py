@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bloomtune.data.fetch import fetch
 from bloomtune.model_spec import ModelSpec
-from bloomtune.runtime import atomic_path, write_json
+from bloomtune.files import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 RECORD = "weights.json"

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from bloomtune.data import dataset
-from bloomtune.runtime import Stopwatch, atomic_path, cpu_info, write_json
+from bloomtune.files import atomic_path, write_json
+from bloomtune.machine import cpu_info
 from bloomtune.settings import EvaluateSettings
+from bloomtune.stopwatch import Stopwatch
 from bloomtune.training.inputs import batches
 
 log = logging.getLogger(__name__)

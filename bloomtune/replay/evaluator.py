@@ -13,7 +13,7 @@ import pandas as pd
 
 from bloomtune.errors import DataError, TabulatedFailure
 from bloomtune.replay.grid import configurations, key, snap
-from bloomtune.runtime import derive_seed
+from bloomtune.seeds import derive_seed
 from bloomtune.space import SearchSpace
 
 EPOCH_COLUMNS = ("loss", "val_accuracy", "val_loss", "test_accuracy", "test_loss", "seconds")

@@ -12,9 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bloomtune.files import atomic_path, write_json
 from bloomtune.model_settings import ReplaySettings, TuneSettings
 from bloomtune.replay.evaluator import Table, TableEvaluator
-from bloomtune.runtime import atomic_path, hms, write_json
+from bloomtune.stopwatch import hms
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.ledger import Ledger, ledger_frame, search_record
 from bloomtune.tuning.runner import TrialRunner

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bloomtune.runtime import atomic_path
+from bloomtune.files import atomic_path
 
 
 def journal_rows(journal: Path) -> list[dict]:

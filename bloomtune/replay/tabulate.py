@@ -22,11 +22,13 @@ import keras
 
 from bloomtune.data import dataset
 from bloomtune.errors import ModelTooLargeError
+from bloomtune.files import atomic_path, exclusive, keyed_state
 from bloomtune.model_settings import TabulateSettings
 from bloomtune.params import fingerprint
 from bloomtune.replay.grid import configurations
 from bloomtune.replay.shards import done_pairs
-from bloomtune.runtime import atomic_path, derive_seed, exclusive, hms, keyed_state
+from bloomtune.seeds import derive_seed
+from bloomtune.stopwatch import hms
 from bloomtune.training.fit import Trainer
 from bloomtune.training.inputs import batches
 from bloomtune.training.model import model_limit

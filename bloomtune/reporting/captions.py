@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bloomtune.runtime import atomic_path
+from bloomtune.files import atomic_path
 
 
 def anytime(objective: str, n: int) -> str:

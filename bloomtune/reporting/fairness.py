@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bloomtune.runtime import describe_kernels
+from bloomtune.machine import describe_kernels
 from bloomtune.settings import workers_of
 from bloomtune.space import SearchSpace
 

@@ -7,8 +7,8 @@ import platform
 from datetime import UTC, datetime
 from importlib import metadata
 
+from bloomtune.machine import describe_kernels
 from bloomtune.reporting.runs import Run
-from bloomtune.runtime import describe_kernels
 
 PACKAGES = ["tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna", "numpy", "scipy",
             "statsmodels", "scikit-posthocs", "dvc", "snakemake"]  # fmt: skip

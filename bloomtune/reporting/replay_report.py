@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bloomtune.files import atomic_path, read_json, write_json
 from bloomtune.reporting import captions, document, figures, render
 from bloomtune.reporting.budgets import BudgetRanks
 from bloomtune.reporting.comparison import Comparison, Design, headline
@@ -20,7 +21,6 @@ from bloomtune.reporting.independence import flagged_text, independence
 from bloomtune.reporting.landscape import Landscape, agreement, agreement_text
 from bloomtune.reporting.runs import Run, anytime_areas, run_folder
 from bloomtune.reporting.tables import HEADERS, aggregates, evidence, rounded
-from bloomtune.runtime import atomic_path, read_json, write_json
 from bloomtune.settings import ReplayReportSettings
 from bloomtune.space import SearchSpace
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from bloomtune.files import atomic_path, write_json
 from bloomtune.reporting import captions, document, render
 from bloomtune.reporting.contents import Contents
 from bloomtune.reporting.drawing import draw
 from bloomtune.reporting.independence import aggregates as independence_aggregates
 from bloomtune.reporting.provenance import provenance
 from bloomtune.reporting.tables import aggregates, evidence, tuner_metrics
-from bloomtune.runtime import atomic_path, write_json
 from bloomtune.settings import ReportSettings
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from bloomtune.files import read_json
 from bloomtune.objective import nothing_yet as objective_nothing_yet
 from bloomtune.reporting import statistics
 from bloomtune.reporting.figures import best_so_far
-from bloomtune.runtime import read_json
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ import pandas as pd
 
 from bloomtune.data import dataset
 from bloomtune.errors import DataError
+from bloomtune.files import atomic_path, write_json
 from bloomtune.model_settings import BestEpochSettings
 from bloomtune.objective import best_epoch_of, direction
-from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, write_json
+from bloomtune.seeds import derive_seed
+from bloomtune.stopwatch import Stopwatch
 from bloomtune.training.fit import Trainer
 from bloomtune.training.progress import EpochLogger
 

@@ -8,7 +8,7 @@ import gc
 
 from bloomtune.model_settings import Training
 from bloomtune.model_spec import ModelSpec
-from bloomtune.runtime import seed_everything
+from bloomtune.seeds import seed_everything
 from bloomtune.training.execution import FitInputs, compiled_for, configure
 from bloomtune.training.families import build
 

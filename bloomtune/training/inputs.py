@@ -15,7 +15,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from bloomtune.data.dataset import Arrays
-from bloomtune.runtime import available_memory
+from bloomtune.machine import available_memory
 
 PLACEMENTS = ("auto", "mapped", "resident")
 READERS = 2  # batches read at once; a fixed number: autotuning stalled seconds at the end of fit

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bloomtune.errors import ModelTooLargeError
-from bloomtune.runtime import job_memory
+from bloomtune.machine import job_memory
 
 DEFAULTS = {
     "filters": 64,
@@ -39,7 +39,7 @@ MODEL_SHARE = 0.75  # of the job's memory; the rest is TensorFlow, activations a
 
 def auto_max_params() -> int:
     """tuning.max_model_params: auto, resolved once per search from the memory the job is given
-    (runtime.job_memory), never from what happens to be free: the same for every tuner on the
+    (machine.job_memory), never from what happens to be free: the same for every tuner on the
     same machine or node, and recorded in best.json (the fairness panel compares it)."""
     return max(1, int(job_memory() * MODEL_SHARE) // BYTES_PER_PARAMETER)
 

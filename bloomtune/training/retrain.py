@@ -6,8 +6,10 @@ import logging
 from pathlib import Path
 
 from bloomtune.data import dataset
+from bloomtune.files import atomic_path, write_json
 from bloomtune.model_settings import RetrainSettings
-from bloomtune.runtime import Stopwatch, atomic_path, derive_seed, write_json
+from bloomtune.seeds import derive_seed
+from bloomtune.stopwatch import Stopwatch
 from bloomtune.training.fit import Trainer
 from bloomtune.training.progress import EpochLogger
 

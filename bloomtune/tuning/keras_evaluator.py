@@ -11,9 +11,10 @@ import keras
 import numpy as np
 
 from bloomtune.data.dataset import TrainingData
+from bloomtune.files import atomic_path
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import sign
-from bloomtune.runtime import atomic_path, derive_seed
+from bloomtune.seeds import derive_seed
 from bloomtune.training.fit import Trainer
 from bloomtune.tuning.protocol import OnEpoch, Request
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import keras_tuner as kt
 
+from bloomtune.files import read_json, write_json
 from bloomtune.model_settings import TuneSettings
-from bloomtune.runtime import optimiser_seed, read_json, write_json
+from bloomtune.seeds import optimiser_seed
 from bloomtune.space import SearchSpace
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.runner import INTERRUPTED, TrialRunner
@@ -96,7 +97,7 @@ def _run_by(base, settings: TuneSettings, runner: TrialRunner, checkpoints: Path
 
 
 def oracle_seed(seed: int) -> int:
-    """The oracles' seed for repetition `seed`, derived by hash (runtime.optimiser_seed): Keras
+    """The oracles' seed for repetition `seed`, derived by hash (seeds.optimiser_seed): Keras
     Tuner advances its seed by one per sampled hyperparameter, so the repetition seeds themselves
     would make repetition s + D (D dimensions) replay repetition s shifted by one trial. Every
     Keras Tuner tuner of one repetition gets the same seed (common random numbers: their random

@@ -13,7 +13,7 @@ import pandas as pd
 
 from bloomtune.errors import DataError, TuningError
 from bloomtune.objective import is_better
-from bloomtune.runtime import hms
+from bloomtune.stopwatch import hms
 
 STATUSES = ("complete", "pruned", "failed")
 

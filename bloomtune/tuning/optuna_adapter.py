@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bloomtune.errors import ParamsError, TuningError
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import optuna_direction
-from bloomtune.runtime import optimiser_seed
+from bloomtune.seeds import optimiser_seed
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.pruners import tuner_pruner
 from bloomtune.tuning.runner import INTERRUPTED, TrialRunner
@@ -30,7 +30,7 @@ def _options(settings: TuneSettings):
 
 
 def sampler_seed(seed: int, worker: int = 0, resumed: int = 0) -> int:
-    """The sampler's seed for repetition `seed`, derived by hash (runtime.optimiser_seed), as Keras
+    """The sampler's seed for repetition `seed`, derived by hash (seeds.optimiser_seed), as Keras
     Tuner's oracles' are: the same for every Optuna tuner of one repetition (common random
     numbers), another for each worker beyond the first (equal seeds would make random samplers
     propose the same configurations in every worker) and for a search resumed after `resumed`

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bloomtune.errors import ModelTooLargeError, NoSpaceError, TabulatedFailure
+from bloomtune.files import no_space
+from bloomtune.machine import peak_rss_mb
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import best_epoch_of
-from bloomtune.runtime import no_space, peak_rss_mb
 from bloomtune.tuning.budget import SharedBudget
 from bloomtune.tuning.ledger import Ledger, Progress, TrialClock, ledger_columns
 from bloomtune.tuning.protocol import Evaluator, Request

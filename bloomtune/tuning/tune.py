@@ -6,15 +6,10 @@ import logging
 from pathlib import Path
 
 from bloomtune.data import dataset
+from bloomtune.files import atomic_path, exclusive, keyed_state, write_json
+from bloomtune.machine import cpu_kernels
 from bloomtune.model_settings import TuneSettings
 from bloomtune.params import fingerprint
-from bloomtune.runtime import (
-    atomic_path,
-    cpu_kernels,
-    exclusive,
-    keyed_state,
-    write_json,
-)
 from bloomtune.training.families import family
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.ledger import Ledger, ledger_frame, repair_journal, search_record

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
 
+from bloomtune.console import setup_logging
 from bloomtune.errors import TuningError
+from bloomtune.machine import configure_tensorflow, thread_budget
 from bloomtune.model_settings import TuneSettings
-from bloomtune.runtime import configure_tensorflow, setup_logging, thread_budget
 
 log = logging.getLogger(__name__)
 

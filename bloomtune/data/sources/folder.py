@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bloomtune.errors import DownloadError, ParamsError
 from bloomtune.data.sources.base import Splits
-from bloomtune.runtime import atomic_path, read_json, write_json
+from bloomtune.files import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def download_folder(settings: dict, seed: int, raw: Path) -> None:
     """Copy a folder of class subfolders into raw and split it, stratified and seeded."""
     import numpy as np
 
-    from bloomtune.runtime import derive_seed
+    from bloomtune.seeds import derive_seed
 
     root = Path(settings["path"]).expanduser()
     if not root.is_dir():

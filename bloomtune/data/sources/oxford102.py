@@ -12,7 +12,7 @@ from bloomtune.data import fetch as _fetch
 from bloomtune.data import oxford
 from bloomtune.errors import DownloadError
 from bloomtune.data.sources.base import Splits
-from bloomtune.runtime import atomic_path, write_json
+from bloomtune.files import atomic_path, write_json
 
 # Images per split of the published data set (setid.mat), and its classes.
 SPLIT_SIZES = {

@@ -9,7 +9,7 @@ from pathlib import Path
 from bloomtune.data import oxford
 from bloomtune.data import synthetic as drawn
 from bloomtune.data.sources.base import Splits
-from bloomtune.runtime import atomic_path, write_json
+from bloomtune.files import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 

@@ -135,7 +135,7 @@ class Transfer:
         record = spec.record()
         if spec.weights:
             from bloomtune.data.weights import RECORD
-            from bloomtune.runtime import read_json
+            from bloomtune.files import read_json
 
             record["weights_sha256"] = read_json(spec.weights_dir / RECORD).get("sha256")
         return record
