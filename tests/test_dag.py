@@ -96,8 +96,22 @@ def test_code_deps_are_each_stages_import_closure(both):
         declared = [d for d in stage["deps"] if d.startswith(("scripts/", "bloomtune/"))]
         assert declared == stage_code(name.partition("@")[0]), (
             f"{name}: dvc.yaml code deps are not the import closure; "
-            "`python -m bloomtune.codedeps` prints the lists"
+            "`python -m bloomtune.codedeps --write` puts them there"
         )
+
+
+def test_codedeps_write_restores_a_stages_code_deps_and_leaves_the_rest(tmp_path):
+    from bloomtune.codedeps import write_dvc_yaml
+
+    committed = (ROOT / "dvc.yaml").read_text()
+    stale = committed.replace("      - bloomtune/tuning/runner.py\n", "", 1)
+    stale = stale.replace("      - scripts/report.py\n", "      - scripts/report.py\n"
+                          "      - bloomtune/gone.py\n", 1)  # fmt: skip
+    path = tmp_path / "dvc.yaml"
+    path.write_text(stale)
+    assert write_dvc_yaml(path) == ["tune", "report"]
+    assert path.read_text() == committed
+    assert write_dvc_yaml(path) == []  # nothing left to change
 
 
 def test_the_closure_follows_imports_inside_functions(tmp_path):

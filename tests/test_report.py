@@ -33,7 +33,8 @@ def _best_json(params: dict, tuner: str, folder, seed: int = 1) -> dict:
     hp = {"filters": 64, "kernel_size": 3, "strides": 1, "activation": "relu"}
     ledger.append(ledger.row(0, hp, "complete", "", best=best, epochs_run=10))
     runner = TrialRunner(settings, ledger, folder / tuner, evaluator=None)
-    facts = {"model_params_limit": 1_000_000, "train_images": 100, "validation_images": 100}
+    facts = {"model": settings.model.record(), "model_params_limit": 1_000_000,
+             "train_images": 100, "validation_images": 100}  # fmt: skip
     return write_results(runner, "key", folder / tuner, facts)
 
 

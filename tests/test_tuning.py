@@ -45,6 +45,7 @@ def test_ledger_has_the_same_columns_for_every_tuner_and_totals_add_up(data, tmp
         assert totals["epochs_consumed"] == trials["epochs_run"].sum() > 0
         assert totals["trials"] == totals["complete"] + totals["pruned"] + totals["failed"]
         assert totals["wall_s"] == pytest.approx(trials["wall_s"].sum(), abs=0.01)
+        assert (trials.loc[trials.epochs_run > 0, "wall_s"] > 0).all()  # its epochs' seconds
         # A trial's score is its best epoch's value, whatever the framework.
         complete = trials[trials.status == "complete"]
         assert (complete["score"] == complete["val_accuracy"]).all()
