@@ -15,7 +15,7 @@ SEED = load_params([ROOT / "params.yaml", ROOT / "config/smoke.yaml"])["seeds"][
 SMOKE = ["--configfile", "config/smoke.yaml"]
 # One module per stage that only that stage imports, and the stages after it.
 EDITS = {
-    "bloomtune/data/synthetic.py": ("download", ["standardise", *PER_TUNER]),
+    "bloomtune/data/download.py": ("download", ["standardise", *PER_TUNER]),
     "bloomtune/data/standardise.py": ("standardise", PER_TUNER),
     "bloomtune/tuning/tune.py": ("tune", PER_TUNER[1:]),
     "bloomtune/training/best_epoch.py": ("best_epoch", PER_TUNER[2:]),

@@ -40,7 +40,7 @@ BAD_VALUES = [
     ({"tuning": {"max_trial": 3}}, "tuning"),
     ({"standardise": {"interpolation": "nearest"}}, "standardise.interpolation"),
     ({"data": {"source": "imagenet"}}, "data.source"),
-    ({"data": {"source": "folder", "folder": {"path": None}}}, "data.folder.path"),  # its own check
+    ({"data": {"source": "folder", "folder": {"path": None}}}, "data.folder.path"),  # its check
     # An option of another algorithm would be ignored without a word.
     ({"tuners": {"kt_hyperband": {"algorithm": "bayesian"}}}, "tuners.kt_hyperband.factor"),
     ({"report": {"comparisons": "control"}}, "report.control"),  # no baseline named
