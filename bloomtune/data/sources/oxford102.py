@@ -9,7 +9,6 @@ import tarfile
 from pathlib import Path
 
 from bloomtune.data import fetch as _fetch
-from bloomtune.data import oxford
 from bloomtune.errors import DownloadError
 from bloomtune.data.sources.base import Splits
 from bloomtune.files import atomic_path, write_json
@@ -99,6 +98,8 @@ class Oxford102:
         download_oxford(section, raw)
 
     def listing(self, raw: Path, split: str) -> tuple[dict, list[str], str]:
+        from bloomtune.data import oxford  # NumPy and SciPy: only when it runs
+
         return (*oxford.listing(raw, split), split)
 
     def splits(self, params: dict) -> Splits:

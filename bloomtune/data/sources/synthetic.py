@@ -1,13 +1,12 @@
 """The synthetic source: drawn flowers in Oxford's layout (data/synthetic.py), so the demo and
-the tests need no network; listed and split as Oxford's are."""
+the tests need no network; listed and split as Oxford's are. Its drawing (PIL, SciPy's .mat
+writer) is imported only when it runs: every params check imports the registry."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from bloomtune.data import oxford
-from bloomtune.data import synthetic as drawn
 from bloomtune.data.sources.base import Splits
 from bloomtune.files import atomic_path, write_json
 
@@ -24,18 +23,25 @@ class Synthetic:
         return section["n_classes"]
 
     def fetch(self, section: dict, seed: int, raw: Path) -> None:
+        from bloomtune.data import synthetic as drawn
+
         with atomic_path(raw, directory=True) as tmp:
             n = drawn.write_synthetic(tmp, seed=seed, **section)
             write_json(tmp / "source.json", {"source": "synthetic", **section, "seed": seed})
         log.info("synthetic: %d images in %d classes written to %s", n, section["n_classes"], raw)
 
     def listing(self, raw: Path, split: str) -> tuple[dict, list[str], str]:
+        from bloomtune.data import oxford
+
         return (*oxford.listing(raw, split), split)
 
     def splits(self, params: dict) -> Splits:
         """Its own split rule (data/synthetic.py split_ids) on its labels: the sizes do not hang
         on the draw."""
         import numpy as np
+
+        from bloomtune.data import oxford
+        from bloomtune.data import synthetic as drawn
 
         section, split = params["data"]["synthetic"], params["standardise"]["split"]
         labels = np.repeat(np.arange(section["n_classes"]), section["images_per_class"])
