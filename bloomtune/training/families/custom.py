@@ -11,15 +11,20 @@ import sys
 
 from bloomtune.errors import ParamsError
 from bloomtune.model_spec import ModelSpec
-from bloomtune.training.model import check_size
+from bloomtune.training.families.built import SizedWhenBuilt
+
+
+def _project_importable() -> None:
+    """A module file in the project (the working directory) can be imported."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
 
 
 def load_builder(reference: str):
     """The builder function; ParamsError naming model.builder if its module does not import or
     has no such function (the tune stage asks before its first trial)."""
     module_name, function = reference.split(":")
-    if os.getcwd() not in sys.path:  # a module file in the project
-        sys.path.insert(0, os.getcwd())
+    _project_importable()
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # the user's module: any error importing it is theirs
@@ -48,8 +53,7 @@ def _check_builder(reference: str) -> None:
     import importlib.util
 
     module = reference.split(":")[0]
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    _project_importable()
     try:
         found = importlib.util.find_spec(module)
     except ModuleNotFoundError:
@@ -61,31 +65,16 @@ def _check_builder(reference: str) -> None:
         )
 
 
-class Custom:
+class Custom(SizedWhenBuilt):
     name = "custom"
     hyperparameters = None  # whatever the builder reads
 
     def check(self, section: dict, space, params: dict) -> None:
         _check_builder(section["builder"])
 
-    def check_limit(self, limit: int, space, image_size: int, classes: int) -> None:
-        """Its size is known only once built: each trial checks its own."""
-
     def prepare(self, spec: ModelSpec) -> None:
         """Import the builder: a module that does not import fails before the first trial."""
         load_builder(spec.builder)
 
-    def build(self, spec: ModelSpec, hp: dict, image_size: int, n_classes: int, max_params):
-        model = build_custom(spec.builder, hp, image_size, n_classes)
-        check_size(model.count_params(), max_params)
-        return model
-
-    def cost_key(self, hp: dict) -> tuple:
-        """Every value (its cost may hang on any)."""
-        return tuple(sorted(hp.items()))
-
-    def size(self, hp: dict, image_size: int, n_classes: int) -> int | None:
-        return None
-
-    def record(self, spec: ModelSpec) -> dict:
-        return spec.record()
+    def make(self, spec: ModelSpec, hp: dict, image_size: int, n_classes: int):
+        return build_custom(spec.builder, hp, image_size, n_classes)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from bloomtune.errors import ParamsError, WeightsMissing
 from bloomtune.model_spec import ModelSpec
-from bloomtune.training.model import check_size, compile_classifier
+from bloomtune.training.families.built import SizedWhenBuilt
+from bloomtune.training.model import compile_classifier
 
 MIN_INPUT = 32  # the smallest input every keras.applications backbone here accepts
 # name -> (keyword arguments of the keras.applications function, rescaling outside it)
@@ -95,7 +96,7 @@ def build_transfer(spec, hp: dict, image_size: int, n_classes: int):
     return compile_classifier(model, _optimizer(hp), n_classes)
 
 
-class Transfer:
+class Transfer(SizedWhenBuilt):
     name = "transfer"
     hyperparameters = ("learning_rate", "dropout", "unfreeze", "optimizer", "momentum",
                        "dense_units")  # fmt: skip
@@ -112,23 +113,8 @@ class Transfer:
                 "search_space.learning_rate: the transfer model needs a learning rate"
             )
 
-    def check_limit(self, limit: int, space, image_size: int, classes: int) -> None:
-        """Its size is known only once built: each trial checks its own."""
-
-    def prepare(self, spec: ModelSpec) -> None:
-        """Nothing to prepare: a missing weights file fails the trial, naming the stage."""
-
-    def build(self, spec: ModelSpec, hp: dict, image_size: int, n_classes: int, max_params):
-        model = build_transfer(spec, hp, image_size, n_classes)
-        check_size(model.count_params(), max_params)
-        return model
-
-    def cost_key(self, hp: dict) -> tuple:
-        """Every value (its cost may hang on any: unfreeze, dense_units)."""
-        return tuple(sorted(hp.items()))
-
-    def size(self, hp: dict, image_size: int, n_classes: int) -> int | None:
-        return None
+    def make(self, spec: ModelSpec, hp: dict, image_size: int, n_classes: int):
+        return build_transfer(spec, hp, image_size, n_classes)  # no weights file: the trial fails
 
     def record(self, spec: ModelSpec) -> dict:
         """Its settings, and for pretrained weights the weights file's sha256."""
