@@ -65,8 +65,9 @@ def main() -> None:
     parser.add_argument("targets", nargs="*", help="snakemake targets the run was given")
     args = parser.parse_args()
     from bloomtune.checks import load_params
+    from bloomtune.costs import estimate
+    from bloomtune.dry_run import pending_jobs
     from bloomtune.machine import configure_tensorflow
-    from bloomtune.plan import estimate, pending_jobs
 
     params = load_params(["params.yaml", *args.configfile])
     jobs = pending_jobs(args.configfile, targets=args.targets, everything=True)

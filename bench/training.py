@@ -114,13 +114,11 @@ def child(args) -> dict:
     if args.child in VARIANTS:
         from bloomtune.training.model import auto_max_params
         from bloomtune.tuning.keras_evaluator import KerasEvaluator
-        from bloomtune.tuning.ledger import Ledger
-        from bloomtune.tuning.runner import TrialRunner
+        from bloomtune.tuning.search import make_runner
 
         state = Path(tempfile.mkdtemp(dir=args.data.parent))
-        ledger = Ledger("optuna_tpe", "val_accuracy", list(HP), state / "ledger.jsonl")
         evaluator = KerasEvaluator(settings, data, auto_max_params(), callbacks=[clock])
-        runner = TrialRunner(settings, ledger, state, evaluator)
+        runner = make_runner(settings, evaluator, state, state)
         start = time.perf_counter()
         row = runner.run(0, HP, epochs=args.epochs)
         assert row["status"] == "complete", row

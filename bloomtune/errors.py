@@ -53,3 +53,15 @@ class TabulatedFailure(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The ledger's one-line reason for a trial that raised `exc` (a replayed failure carries
+    the reason it was tabulated with)."""
+    if isinstance(exc, TabulatedFailure):
+        return exc.reason
+    if isinstance(exc, ModelTooLargeError):
+        return f"too large: {exc}"
+    if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
+        return f"out of memory: {type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"

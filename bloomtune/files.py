@@ -1,4 +1,5 @@
-"""Files the stages write: atomic writes, JSON, a full disk named, one writer's locks."""
+"""Files the stages write: atomic writes, JSON, a cut JSON-lines journal mended, a full disk
+named, one writer's locks."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bloomtune.errors import UserError
+from bloomtune.errors import DataError, UserError
 
 log = logging.getLogger("bloomtune")
 
@@ -141,3 +142,43 @@ def write_json(path: str | Path, value) -> None:
 def read_json(path: str | Path):
     with open(path) as fh:
         return json.load(fh)
+
+
+def _is_record(line: bytes) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def repair_journal(path: Path) -> str | None:
+    """Mend a JSON-lines journal (the ledger, Optuna's journal) whose last line a killed process
+    cut short: that line is removed (its trial is then closed as interrupted), and what was done
+    is returned for the log. A bad line before the last cannot be mended: DataError naming the
+    file, the line and what to do. Call only while no process writes it (the search's lock);
+    None when there was nothing to mend."""
+    if not path.exists() or not path.stat().st_size:
+        return None
+    data = path.read_bytes()
+    ends = data.endswith(b"\n")
+    records = data.split(b"\n")[: -1 if ends else None]
+    bad = [i for i, line in enumerate(records) if line.strip() and not _is_record(line)]
+    if any(i < len(records) - 1 for i in bad):
+        raise DataError(
+            f"{path} line {bad[0] + 1}: not a JSON record, and not the last line, so it cannot "
+            f"be mended; delete {path.parent} to start this search afresh"
+        )
+    if bad:
+        keep = len(data) - len(records[-1]) - (1 if ends else 0)
+        with open(path, "r+b") as fh:
+            fh.truncate(keep)
+        return (
+            f"{path} line {len(records)} was cut short (the process was killed while writing "
+            "it) and is removed; its trial is closed as interrupted"
+        )
+    if not ends:  # a whole record whose newline was not written yet
+        with open(path, "ab") as fh:
+            fh.write(b"\n")
+        return f"{path} line {len(records)} lacked its newline; the record is kept"
+    return None

@@ -1,8 +1,15 @@
-"""Time as the stages measure and print it: a stopwatch and one duration formatter."""
+"""Time as the stages measure and print it: a stopwatch, one duration formatter, the clock's
+timestamp."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+
+
+def utc_now() -> str:
+    """Now, as the ledgers write it (UTC, ISO 8601, milliseconds)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def hms(seconds: float, *, coarse: bool = False) -> str:

@@ -11,7 +11,7 @@ import yaml
 from conftest import copy_project, snakemake
 from slurm_cluster import one_node_cluster
 
-from bloomtune.plan import pending_jobs
+from bloomtune.dry_run import pending_jobs
 from bloomtune.slurm_fit import check_requests
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.cluster]

@@ -9,7 +9,8 @@ import sys
 from conftest import ROOT, copy_project, tool_env
 
 from bloomtune.checks import load_params
-from bloomtune.plan import StageCost, image_counts, parse_dry_run, wall_times
+from bloomtune.costs import StageCost, image_counts, wall_times
+from bloomtune.dry_run import parse_dry_run
 from bloomtune.slurm_fit import parse_sinfo, unfit
 
 

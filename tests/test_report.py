@@ -12,30 +12,28 @@ from conftest import ROOT
 
 from bloomtune.checks import load_params
 from bloomtune.model_settings import resolve
-from bloomtune.reporting.comparison import Comparison, Design, headline
+from bloomtune.reporting.comparison import Comparison, Design
 from bloomtune.reporting.fairness import fairness, fairness_text
-from bloomtune.reporting.figures import best_so_far
+from bloomtune.reporting.headline import headline
 from bloomtune.reporting.provenance import describe_training
 from bloomtune.reporting.runs import Run, anytime_areas
 from bloomtune.reporting.tables import aggregated_table
-from bloomtune.tuning.ledger import Ledger
-from bloomtune.tuning.runner import TrialRunner
-from bloomtune.tuning.tune import write_results
+from bloomtune.tuning.ledger import Ledger, best_so_far
+from bloomtune.tuning.results import write_results
+from bloomtune.tuning.tune import live_facts
 
 
 def _best_json(params: dict, tuner: str, folder, seed: int = 1) -> dict:
     """best.json as the tune stage writes it, for one recorded trial of `tuner` on 100
     validation images."""
     settings = resolve(params, "tune", tuner, seed=seed)
-    ledger = Ledger(tuner, settings.budget.objective, settings.space.names,
-                    folder / tuner / "ledger.jsonl")  # fmt: skip
+    ledger = Ledger(tuner, settings.budget.objective, settings.space.names, None)
     best = {"epoch": 1, "val_accuracy": 0.5, "val_loss": 1.0}  # of 10 epochs
     hp = {"filters": 64, "kernel_size": 3, "strides": 1, "activation": "relu"}
     ledger.append(ledger.row(0, hp, "complete", "", best=best, epochs_run=10))
-    runner = TrialRunner(settings, ledger, folder / tuner, evaluator=None)
-    facts = {"model": settings.model.record(), "model_params_limit": 1_000_000,
-             "train_images": 100, "validation_images": 100}  # fmt: skip
-    return write_results(runner, "key", folder / tuner, facts)
+    facts = live_facts(settings, "key", 1_000_000)
+    images = {"train_images": 100, "validation_images": 100}
+    return write_results(settings, ledger.rows(), folder / tuner, lambda best: facts, images)
 
 
 def _panel(folder, *overlays, seeds=(1,)):

@@ -178,7 +178,7 @@ def test_optuna_accepts_an_rdb_storage(data, tmp_path):
 
 def test_a_search_over_its_epoch_budget_fails_its_check():
     from bloomtune.model_settings import Budget
-    from bloomtune.tuning.ledger import check_budget
+    from bloomtune.tuning.results import check_budget
 
     budget = Budget("val_accuracy", max_trials=10, max_epochs=4, max_total_epochs=6)
     rows = [{"epochs_run": 4, "end_time": "t1"}, {"epochs_run": 4, "end_time": "t2"}]

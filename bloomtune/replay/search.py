@@ -8,17 +8,14 @@ best epoch and the replay's own measured seconds. No model is built or trained."
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from pathlib import Path
 
-from bloomtune.files import atomic_path, write_json
 from bloomtune.model_settings import ReplaySettings, TuneSettings
 from bloomtune.replay.evaluator import Table, TableEvaluator
 from bloomtune.stopwatch import hms
-from bloomtune.tuning.frameworks import framework
-from bloomtune.tuning.ledger import Ledger, ledger_frame, search_record
-from bloomtune.tuning.runner import TrialRunner
+from bloomtune.tuning.results import write_results
+from bloomtune.tuning.search import run_search
 
 log = logging.getLogger(__name__)
 # A replay's trials take microseconds: one line per replay, its trials' lines at debug only.
@@ -43,37 +40,21 @@ def replay_tuner(settings: ReplaySettings, table_path: Path, out_dir: Path) -> l
 
 def replay_one(settings: TuneSettings, table: Table, grid: dict, out_dir: Path) -> dict:
     """One repetition: the search, its ledger and its best configuration's table record."""
-    name, objective = settings.tuner.name, settings.budget.objective
     began = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bloomtune-replay-") as tmp:
-        # One fixed name: Optuna names its study (and its Hyperband pruner picks brackets) by it.
-        state = Path(tmp) / "replay"
-        state.mkdir()
-        ledger = Ledger(name, objective, settings.space.names, None)  # in memory
-        evaluator = TableEvaluator(table, settings.space, grid, settings.seed)
-        runner = TrialRunner(settings, ledger, state, evaluator)
-        runner.progress.log = TRIALS
-        framework(settings.tuner.framework).adapter().search(settings, runner, state)
-        rows = runner.rows()
+    evaluator = TableEvaluator(table, settings.space, grid, settings.seed)
+    rows = run_search(settings, evaluator, None, progress=TRIALS)
     seconds = time.perf_counter() - began
-    best, totals, result = search_record(settings, rows)
-    record = result.pop("settings")  # last
-    hp = {k: best[k] for k in settings.space.names}
-    chosen = evaluator.epoch(best["trial"], hp, best["best_epoch"])
-    result = {
-        **result,
-        "best_epoch": best["best_epoch"],
-        "hyperparameters": hp,
-        "tabulated_seed": evaluator.assigned[best["trial"]],
-        "test_accuracy": chosen["test_accuracy"],
-        "test_loss": chosen["test_loss"],
-        "totals": totals,  # wall_s: the table's seconds, not measured
-        "replay_s": round(seconds, 3),  # measured: the optimiser's decisions and bookkeeping
-        "settings": record,
-    }
-    folder = out_dir / f"seed_{settings.seed}"
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / "trials.csv") as tmp_csv:
-        ledger_frame(rows, settings.space.names).to_csv(tmp_csv, index=False)
-    write_json(folder / "best.json", result)
-    return result
+
+    def facts(best: dict) -> dict:
+        hp = {k: best[k] for k in settings.space.names}
+        chosen = evaluator.epoch(best["trial"], hp, best["best_epoch"])
+        return {
+            "best_epoch": best["best_epoch"],
+            "tabulated_seed": evaluator.assigned[best["trial"]],
+            "test_accuracy": chosen["test_accuracy"],
+            "test_loss": chosen["test_loss"],
+            "replay_s": round(seconds, 3),  # measured: the optimiser's decisions and bookkeeping
+        }
+
+    # totals.wall_s: the table's seconds, not measured
+    return write_results(settings, rows, out_dir / f"seed_{settings.seed}", facts)

@@ -21,8 +21,8 @@ from pathlib import Path
 import keras
 
 from bloomtune.data import dataset
-from bloomtune.errors import ModelTooLargeError
-from bloomtune.files import atomic_path, exclusive, keyed_state
+from bloomtune.errors import ModelTooLargeError, failure_reason
+from bloomtune.files import atomic_path, exclusive, keyed_state, repair_journal
 from bloomtune.model_settings import TabulateSettings
 from bloomtune.params import fingerprint
 from bloomtune.replay.grid import configurations
@@ -32,8 +32,6 @@ from bloomtune.stopwatch import hms
 from bloomtune.training.fit import Trainer
 from bloomtune.training.inputs import batches
 from bloomtune.training.model import model_limit
-from bloomtune.tuning.ledger import repair_journal
-from bloomtune.tuning.runner import failure_reason
 
 log = logging.getLogger(__name__)
 

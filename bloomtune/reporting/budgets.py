@@ -8,8 +8,8 @@ import pandas as pd
 
 from bloomtune.objective import higher_is_better
 from bloomtune.reporting import statistics
-from bloomtune.reporting.figures import best_so_far
 from bloomtune.reporting.runs import Run, nothing_yet
+from bloomtune.tuning.ledger import best_so_far
 
 
 def epoch_budget(best: dict) -> int:

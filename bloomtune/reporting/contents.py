@@ -8,13 +8,15 @@ import pandas as pd
 
 from bloomtune.reporting import figures, statistics
 from bloomtune.reporting.budgets import BudgetRanks
-from bloomtune.reporting.comparison import Comparison, Design, headline
+from bloomtune.reporting.comparison import Comparison, Design
 from bloomtune.reporting.fairness import fairness
+from bloomtune.reporting.headline import headline
 from bloomtune.reporting.independence import flagged_text, independence
 from bloomtune.reporting.overhead import overhead_shares
 from bloomtune.reporting.runs import load_runs, repetitions
 from bloomtune.settings import ReportSettings
 from bloomtune.space import SearchSpace
+from bloomtune.tuning.ledger import best_so_far
 
 
 class Pooled:
@@ -40,7 +42,7 @@ class Pooled:
     def bands(self) -> dict[str, dict[str, pd.DataFrame]]:
         """Per tuner and x axis (epochs, wall seconds): the best-so-far median and interquartile
         band over its repetitions, on one grid shared by every tuner."""
-        curves = self.by_tuner(lambda r: figures.best_so_far(r.ledger, self.objective))
+        curves = self.by_tuner(lambda r: best_so_far(r.ledger, self.objective))
         ends = {
             x: max(float(c[x].max()) for cs in curves.values() for c in cs)
             for x in ("epochs", "wall_s")

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
-from bloomtune.objective import higher_is_better
 from bloomtune.plotting import plt
 from bloomtune.plotting import save as _save
 
@@ -21,23 +20,6 @@ def palette(tuners: list[str]) -> dict[str, str]:
 
 def matplotlib_colour(rgb) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(round(255 * c) for c in rgb[:3]))
-
-
-def best_so_far(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
-    """Cumulative epochs and wall seconds against the best score found so far, trial by trial."""
-    ordered = trials.sort_values("trial")
-    scores = ordered["score"].astype(float)
-    if higher_is_better(objective):
-        best = scores.fillna(-np.inf).cummax().replace(-np.inf, np.nan)
-    else:
-        best = scores.fillna(np.inf).cummin().replace(np.inf, np.nan)
-    return pd.DataFrame(
-        {
-            "epochs": ordered["epochs_run"].cumsum().to_numpy(),
-            "wall_s": ordered["wall_s"].cumsum().to_numpy(),
-            "best": best.to_numpy(),
-        }
-    )
 
 
 def anytime_curves(

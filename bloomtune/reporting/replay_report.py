@@ -13,9 +13,10 @@ import pandas as pd
 from bloomtune.files import atomic_path, read_json, write_json
 from bloomtune.reporting import captions, document, figures, render
 from bloomtune.reporting.budgets import BudgetRanks
-from bloomtune.reporting.comparison import Comparison, Design, headline
+from bloomtune.reporting.comparison import Comparison, Design
 from bloomtune.reporting.contents import Pooled
 from bloomtune.reporting.drawing import draw_critical_difference, draw_repetitions
+from bloomtune.reporting.headline import headline
 from bloomtune.reporting.independence import aggregates as independence_aggregates
 from bloomtune.reporting.independence import flagged_text, independence
 from bloomtune.reporting.landscape import Landscape, agreement, agreement_text

@@ -11,7 +11,7 @@ import pandas as pd
 from bloomtune.files import read_json
 from bloomtune.objective import nothing_yet as objective_nothing_yet
 from bloomtune.reporting import statistics
-from bloomtune.reporting.figures import best_so_far
+from bloomtune.tuning.ledger import best_so_far
 
 
 @dataclass(frozen=True)

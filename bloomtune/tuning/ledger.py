@@ -1,19 +1,17 @@
 """The common trial ledger: one row per trial, the same columns for every tuner, kept in an
-append-only journal; the running trial's clock; the progress line each finished trial logs."""
+append-only journal or in memory; the best trial of a search and its best-so-far curve."""
 
 from __future__ import annotations
 
 import json
 import os
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from bloomtune.errors import DataError, TuningError
-from bloomtune.objective import is_better
-from bloomtune.stopwatch import hms
+from bloomtune.objective import higher_is_better, is_better
+from bloomtune.stopwatch import utc_now
 
 STATUSES = ("complete", "pruned", "failed")
 
@@ -37,50 +35,6 @@ def ledger_columns(hp_names: list[str]) -> list[str]:
         "peak_rss_mb",
         "failure_reason",
     ]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _is_record(line: bytes) -> bool:
-    try:
-        json.loads(line)
-    except ValueError:
-        return False
-    return True
-
-
-def repair_journal(path: Path) -> str | None:
-    """Mend a JSON-lines journal (the ledger, Optuna's journal) whose last line a killed process
-    cut short: that line is removed (its trial is then closed as interrupted), and what was done
-    is returned for the log. A bad line before the last cannot be mended: DataError naming the
-    file, the line and what to do. Call only while no process writes it (the search's lock);
-    None when there was nothing to mend."""
-    if not path.exists() or not path.stat().st_size:
-        return None
-    data = path.read_bytes()
-    ends = data.endswith(b"\n")
-    records = data.split(b"\n")[: -1 if ends else None]
-    bad = [i for i, line in enumerate(records) if line.strip() and not _is_record(line)]
-    if any(i < len(records) - 1 for i in bad):
-        raise DataError(
-            f"{path} line {bad[0] + 1}: not a JSON record, and not the last line, so it cannot "
-            f"be mended; delete {path.parent} to start this search afresh"
-        )
-    if bad:
-        keep = len(data) - len(records[-1]) - (1 if ends else 0)
-        with open(path, "r+b") as fh:
-            fh.truncate(keep)
-        return (
-            f"{path} line {len(records)} was cut short (the process was killed while writing "
-            "it) and is removed; its trial is closed as interrupted"
-        )
-    if not ends:  # a whole record whose newline was not written yet
-        with open(path, "ab") as fh:
-            fh.write(b"\n")
-        return f"{path} line {len(records)} lacked its newline; the record is kept"
-    return None
 
 
 class Ledger:
@@ -139,8 +93,8 @@ class Ledger:
             "val_loss": best["val_loss"] if best else None,
             "best_epoch": best["epoch"] if best else None,
             "epochs_run": epochs_run,
-            "start_time": start_time or _now(),
-            "end_time": _now(),
+            "start_time": start_time or utc_now(),
+            "end_time": utc_now(),
             "wall_s": round(wall_s, 3),
             "cpu_s": round(cpu_s, 3),
             "overhead_s": round(overhead_s, 3),
@@ -159,129 +113,34 @@ class Ledger:
             os.fsync(fh.fileno())
 
 
-class TrialClock:
-    """The running trial: its number, hyperparameters and epoch history, the seconds its epochs
-    cost and the CPU seconds it has taken since it began. `overhead_s` is what the search spent
-    outside training before it (the optimiser's suggestion and update)."""
-
-    def __init__(self, trial: int, hp: dict, overhead_s: float = 0.0):
-        self.trial, self.hp, self.overhead_s = int(trial), hp, overhead_s
-        self.history: list[dict] = []
-        self.start_time = _now()
-        self._cpu0 = time.process_time()
-
-    @property
-    def epoch_s(self) -> float:
-        """The seconds its evaluator reported for the epochs it ran (the trial's cost)."""
-        return sum(float(h.get("seconds") or 0.0) for h in self.history)
-
-    @property
-    def cpu_s(self) -> float:
-        return time.process_time() - self._cpu0
-
-
-class Progress:
-    """One log line per finished trial: its number (the ledger's), status and score, the best so
-    far and its trial, then the budget spent (trials and epochs of their limits), the search's
-    seconds so far and an ETA from the budget, whichever limit is nearer."""
-
-    def __init__(self, tuner: str, objective: str, budget, log):
-        self.tuner, self.objective, self.budget, self.log = tuner, objective, budget, log
-
-    def trial_done(self, row: dict, rows: list[dict]) -> None:
-        best = None
-        for r in rows:
-            if r["score"] is not None and is_better(r["score"], best and best["score"],
-                                                    self.objective):  # fmt: skip
-                best = r
-        elapsed = sum(r["wall_s"] for r in rows)
-        epochs = sum(r["epochs_run"] for r in rows)
-        score = "-" if row["score"] is None else f"{row['score']:.4f}"
-        best_text = "-" if best is None else f"{best['score']:.4f} (trial {best['trial']})"
-        reason = f" ({row['failure_reason']})" if row["failure_reason"] else ""
-        b = self.budget
-        spent = [len(rows) / b.max_trials]
-        epochs_text = f"epochs {epochs}"
-        if b.max_total_epochs:
-            spent.append(epochs / b.max_total_epochs)
-            epochs_text += f"/{b.max_total_epochs}"
-        share = min(1.0, max(spent))
-        eta = hms(elapsed * (1 - share) / share) if 0 < share < 1 else "0m00s"
-        self.log.info(
-            "%s trial %d %s%s score %s best %s | trials %d/%d, %s, elapsed %s, ETA %s",
-            self.tuner,
-            row["trial"],
-            row["status"],
-            reason,
-            score,
-            best_text,
-            len(rows),
-            b.max_trials,
-            epochs_text,
-            hms(elapsed),
-            eta,
-        )
-
-
 def ledger_frame(rows: list[dict], hp_names: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=ledger_columns(hp_names))
     return frame.sort_values("trial", kind="stable").reset_index(drop=True)
 
 
-def summarise(rows: list[dict], objective: str) -> dict:
-    """Best trial and totals of a search, from its ledger rows."""
+def best_row(rows: list[dict], objective: str) -> dict | None:
+    """The search's best trial so far: the first row with the best score (a failed row has
+    none)."""
     best = None
     for row in rows:
         if row["status"] != "failed" and row["score"] is not None:
             if best is None or is_better(row["score"], best["score"], objective):
                 best = row
-    totals = {
-        "trials": len(rows),
-        **{status: sum(r["status"] == status for r in rows) for status in STATUSES},
-        "epochs_consumed": sum(r["epochs_run"] for r in rows),
-        "wall_s": round(sum(r["wall_s"] for r in rows), 3),
-        "cpu_s": round(sum(r["cpu_s"] for r in rows), 3),
-        "overhead_s": round(sum(r.get("overhead_s", 0.0) for r in rows), 3),
-    }
-    return {"best": best, "totals": totals}
+    return best
 
 
-def check_budget(name: str, rows: list[dict], budget) -> None:
-    """A search may pass its epoch budget only inside its last trial (the budget stops a trial at
-    an epoch boundary); more than that means the budget did not hold, and no result is written."""
-    if not budget.max_total_epochs or not rows:
-        return
-    consumed = sum(r["epochs_run"] for r in rows)
-    last = max(rows, key=lambda r: r["end_time"])["epochs_run"]
-    if consumed - budget.max_total_epochs > last:
-        raise TuningError(
-            f"{name}: consumed {consumed} epochs, over tuning.max_total_epochs "
-            f"({budget.max_total_epochs}) by more than its last trial ({last})"
-        )
-
-
-def search_record(settings, rows: list[dict]) -> tuple[dict, dict, dict]:
-    """A finished search's best row, its totals and the start of its best.json (tuner, options,
-    objective, best score and trial); TuningError if every trial failed or the epoch budget did
-    not hold. Live and replayed searches (replay/search.py) both write theirs from it."""
-    name, objective = settings.tuner.name, settings.budget.objective
-    summary = summarise(rows, objective)
-    if summary["best"] is None:
-        reasons = sorted({r["failure_reason"] for r in rows if r["failure_reason"]})
-        raise TuningError(
-            f"{name}: every one of {len(rows)} trials failed"
-            + (f" ({'; '.join(reasons)[:300]})" if reasons else "")
-        )
-    best, totals = summary["best"], summary["totals"]
-    check_budget(name, rows, settings.budget)
-    record = settings.record()
-    result = {
-        "tuner": name,
-        "framework": settings.tuner.framework,
-        "options": record.pop("tuner"),
-        "objective": objective,
-        "score": best["score"],
-        "trial": best["trial"],
-        "settings": record,
-    }
-    return best, totals, result
+def best_so_far(trials: pd.DataFrame, objective: str) -> pd.DataFrame:
+    """Cumulative epochs and wall seconds against the best score found so far, trial by trial."""
+    ordered = trials.sort_values("trial")
+    scores = ordered["score"].astype(float)
+    if higher_is_better(objective):
+        best = scores.fillna(-np.inf).cummax().replace(-np.inf, np.nan)
+    else:
+        best = scores.fillna(np.inf).cummin().replace(np.inf, np.nan)
+    return pd.DataFrame(
+        {
+            "epochs": ordered["epochs_run"].cumsum().to_numpy(),
+            "wall_s": ordered["wall_s"].cumsum().to_numpy(),
+            "best": best.to_numpy(),
+        }
+    )

@@ -13,30 +13,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bloomtune.errors import ModelTooLargeError, NoSpaceError, TabulatedFailure
+from bloomtune.errors import ModelTooLargeError, NoSpaceError, TabulatedFailure, failure_reason
 from bloomtune.files import no_space
 from bloomtune.machine import peak_rss_mb
 from bloomtune.model_settings import TuneSettings
 from bloomtune.objective import best_epoch_of
 from bloomtune.tuning.budget import SharedBudget
-from bloomtune.tuning.ledger import Ledger, Progress, TrialClock, ledger_columns
+from bloomtune.tuning.clock import TrialClock
+from bloomtune.tuning.ledger import Ledger, ledger_columns
+from bloomtune.tuning.progress import Progress
 from bloomtune.tuning.protocol import Evaluator, Request
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the tuning process stopped mid-trial"
 LOST = "lost: its ledger row was cut short or deleted, and no copy of it is left"
-
-
-def failure_reason(exc: BaseException) -> str:
-    """The ledger's one-line reason for a trial that raised `exc` (a replayed failure carries
-    the reason it was tabulated with)."""
-    if isinstance(exc, TabulatedFailure):
-        return exc.reason
-    if isinstance(exc, ModelTooLargeError):
-        return f"too large: {exc}"
-    if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
-        return f"out of memory: {type(exc).__name__}: {exc}"
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _is_row(copy, number: int, ledger: Ledger) -> bool:

@@ -6,14 +6,14 @@ import logging
 from pathlib import Path
 
 from bloomtune.data import dataset
-from bloomtune.files import atomic_path, exclusive, keyed_state, write_json
+from bloomtune.files import exclusive, keyed_state
 from bloomtune.machine import cpu_kernels
 from bloomtune.model_settings import TuneSettings
 from bloomtune.params import fingerprint
 from bloomtune.training.families import family
 from bloomtune.tuning.frameworks import framework
-from bloomtune.tuning.ledger import Ledger, ledger_frame, repair_journal, search_record
-from bloomtune.tuning.runner import TrialRunner
+from bloomtune.tuning.results import write_results
+from bloomtune.tuning.search import make_runner, run_search
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +40,6 @@ def run_tuning(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Pat
         return _search(settings, data_dir, out_dir, state)
 
 
-def make_runner(settings: TuneSettings, data_dir: Path, state_dir: Path, worker: int = 0):
-    """The trial runner of one process of the search: its data, ledger and shared budget."""
-    ledger = Ledger(settings.tuner.name, settings.budget.objective, settings.space.names,
-                    state_dir / "ledger.jsonl")  # fmt: skip
-    data = dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
-    return TrialRunner(settings, ledger, state_dir, live_evaluator(settings, data), worker)
-
-
 def live_evaluator(settings: TuneSettings, data):
     """The Keras evaluator of a live search, under the search's parameter limit (auto: resolved
     once per search from the job's memory: training/model.model_limit)."""
@@ -57,23 +49,36 @@ def live_evaluator(settings: TuneSettings, data):
     return KerasEvaluator(settings, data, model_limit(settings.budget.max_model_params))
 
 
+def _training(settings: TuneSettings, data_dir: Path):
+    return dataset.load_training(data_dir, settings.train.validation_fraction, settings.data_seed)
+
+
 def run_worker(job: dict) -> None:
     """One worker process of a parallel search (what Workers runs in each)."""
     settings: TuneSettings = job["settings"]
     state = Path(job["state"])
-    runner = make_runner(settings, Path(job["data"]), state, job["worker"])
+    evaluator = live_evaluator(settings, _training(settings, Path(job["data"])))
+    runner = make_runner(settings, evaluator, state, state, job["worker"])
     framework(settings.tuner.framework).adapter().worker(settings, runner, state)
+
+
+def live_facts(settings: TuneSettings, key: str, max_params: int) -> dict:
+    """What a live search's best.json holds beside the search's own record: its model's record,
+    the search's key (its state folder's name), the CPU kernels it ran on and its parameter
+    limit (what the numbers depend on beyond params, not part of the key)."""
+    return {
+        "model": family(settings.model.family).record(settings.model),
+        "params_fingerprint": key,
+        "machine": cpu_kernels(),
+        "model_params_limit": max_params,
+    }
 
 
 def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) -> dict:
     name, budget = settings.tuner.name, settings.budget
     state_dir = state_dir_for(state, settings, dataset.manifest(data_dir))
-    for journal in (state_dir / "ledger.jsonl", state_dir / "optuna.journal"):
-        if repaired := repair_journal(journal):
-            log.warning("%s: %s", name, repaired)
-    runner = make_runner(settings, data_dir, state_dir)
-    runner.close_stale()  # trials a stopped run's processes (all gone) left running
-    data = runner.evaluator.data
+    data = _training(settings, data_dir)
+    evaluator = live_evaluator(settings, data)
     log.info(
         "%s, seed %d: %s search, %d train / %d validation images, %d classes, "
         "up to %d trials x %d epochs%s",
@@ -87,55 +92,23 @@ def _search(settings: TuneSettings, data_dir: Path, out_dir: Path, state: Path) 
         budget.max_epochs,
         f", {settings.tuner.workers} workers" if settings.tuner.workers > 1 else "",
     )
-    if done := len(runner.rows()):
-        log.info("%s: resuming, %d trials already recorded", name, done)
     workers = None
     if settings.tuner.workers > 1:
         from bloomtune.tuning.workers import Workers
 
         workers = Workers(settings, data_dir, state_dir, run_worker)
-    framework(settings.tuner.framework).adapter().search(settings, runner, state_dir, workers)
-    facts = {
-        "model": family(settings.model.family).record(settings.model),
-        "model_params_limit": runner.evaluator.max_params,
-        "train_images": len(data.train.y),
-        "validation_images": len(data.validation.y),
-    }
-    return write_results(runner, state_dir.name, out_dir, facts)
-
-
-def write_results(runner: TrialRunner, key: str, out_dir: Path, facts: dict) -> dict:
-    """trials.csv and best.json of a live search; `facts`: its model's record, the search's
-    parameter limit (model_params_limit) and its train and validation image counts."""
-    settings, rows = runner.settings, runner.rows()
-    name, objective = settings.tuner.name, settings.budget.objective
-    best, totals, result = search_record(settings, rows)
-    record = result.pop("settings")  # last, as before
-    result = {
-        **result,
-        "hyperparameters": {k: best[k] for k in settings.space.names},
-        "model": facts["model"],
-        "totals": totals,
-        "params_fingerprint": key,
-        # What the numbers depend on beyond params (not part of the search's key).
-        "machine": cpu_kernels(),
-        "model_params_limit": facts["model_params_limit"],
-        "settings": {
-            **record,
-            "train_images": facts["train_images"],
-            "validation_images": facts["validation_images"],
-        },
-    }
-    with atomic_path(out_dir / "trials.csv") as tmp:
-        ledger_frame(rows, settings.space.names).to_csv(tmp, index=False)
-    write_json(out_dir / "best.json", result)
+    rows = run_search(settings, evaluator, state_dir, workers=workers)
+    facts = live_facts(settings, state_dir.name, evaluator.max_params)
+    images = {"train_images": len(data.train.y), "validation_images": len(data.validation.y)}
+    result = write_results(settings, rows, out_dir, lambda best: facts, images)
+    totals = result["totals"]
     log.info(
         "%s: best %s %.4f (trial %d); %d trials (%d complete, %d pruned, %d failed), "
         "%d epochs, %.0f s",
         name,
-        objective,
-        best["score"],
-        best["trial"],
+        budget.objective,
+        result["score"],
+        result["trial"],
         totals["trials"],
         totals["complete"],
         totals["pruned"],
