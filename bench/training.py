@@ -118,7 +118,7 @@ def child(args) -> dict:
 
         state = Path(tempfile.mkdtemp(dir=args.data.parent))
         evaluator = KerasEvaluator(settings, data, auto_max_params(), callbacks=[clock])
-        runner = make_runner(settings, evaluator, state, state)
+        runner = make_runner(settings, evaluator, state)
         start = time.perf_counter()
         row = runner.run(0, HP, epochs=args.epochs)
         assert row["status"] == "complete", row

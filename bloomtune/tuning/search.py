@@ -19,12 +19,12 @@ log = logging.getLogger(__name__)
 JOURNALS = ("ledger.jsonl", "optuna.journal")  # the JSON-lines files a kill can cut short
 
 
-def make_runner(settings: TuneSettings, evaluator: Evaluator, store: Path | None,
-                state_dir: Path, worker: int = 0) -> TrialRunner:  # fmt: skip
-    """The trial runner of one process of a search: its ledger (journalled in `store`, or in
-    memory where `store` is None) and its share of the budget."""
-    journal = None if store is None else store / JOURNALS[0]
-    ledger = Ledger(settings.tuner.name, settings.budget.objective, settings.space.names, journal)
+def make_runner(settings: TuneSettings, evaluator: Evaluator, state_dir: Path, worker: int = 0,
+                *, journal: bool = True) -> TrialRunner:  # fmt: skip
+    """The trial runner of one process of a search: its ledger (journalled in `state_dir`, or in
+    memory without `journal`) and its share of the budget."""
+    path = state_dir / JOURNALS[0] if journal else None
+    ledger = Ledger(settings.tuner.name, settings.budget.objective, settings.space.names, path)
     return TrialRunner(settings, ledger, state_dir, evaluator, worker)
 
 
@@ -49,12 +49,12 @@ def run_search(
             # by it.
             state = Path(tmp) / "replay"
             state.mkdir()
-            return _search(settings, make_runner(settings, evaluator, None, state), state,
+            return _search(settings, make_runner(settings, evaluator, state, journal=False), state,
                            workers, progress)  # fmt: skip
     for journal in JOURNALS:
         if repaired := repair_journal(store / journal):
             log.warning("%s: %s", settings.tuner.name, repaired)
-    runner = make_runner(settings, evaluator, store, store)
+    runner = make_runner(settings, evaluator, store)
     runner.close_stale()  # trials a stopped run's processes (all gone) left running
     if done := len(runner.rows()):
         log.info("%s: resuming, %d trials already recorded", settings.tuner.name, done)

@@ -58,7 +58,7 @@ def run_worker(job: dict) -> None:
     settings: TuneSettings = job["settings"]
     state = Path(job["state"])
     evaluator = live_evaluator(settings, _training(settings, Path(job["data"])))
-    runner = make_runner(settings, evaluator, state, state, job["worker"])
+    runner = make_runner(settings, evaluator, state, job["worker"])
     framework(settings.tuner.framework).adapter().worker(settings, runner, state)
 
 
