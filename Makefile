@@ -57,13 +57,13 @@ test: setup
 lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/snakefmt --check Snakefile
+	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/lint-imports --no-cache
 
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
-	$(BIN)/snakefmt Snakefile
+	$(BIN)/snakefmt Snakefile rules
 
 # Re-pin every dependency from the current environment.
 lock: setup

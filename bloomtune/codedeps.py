@@ -1,9 +1,9 @@
 """Each stage's code dependencies: its script and the closure of bloomtune modules it imports.
 
-The Snakefile takes its rule inputs from here and a test holds dvc.yaml's deps equal to them, so
-editing any module a stage imports (at the top or inside a function) reruns that stage and those
-after it, in both orchestrators. `python -m bloomtune.codedeps` prints the lists; with `--write`
-it puts them into dvc.yaml, each stage's code deps replaced and the rest of the file left as is.
+The Snakefile takes its rule inputs from here and dvc.yaml is generated with the same lists
+(bloomtune/dvc_yaml.py), so editing any module a stage imports (at the top or inside a function)
+reruns that stage and those after it, in both orchestrators. `python -m bloomtune.codedeps`
+prints the lists.
 
 One module is not followed: the params check (bloomtune/checks.py), which every stage runs on
 the whole params before any work. A check accepts or refuses; it never changes what a stage
@@ -82,72 +82,17 @@ def closure(script: Path) -> list[str]:
     return [str(script.relative_to(ROOT))] + sorted(str(p.relative_to(ROOT)) for p in files)
 
 
-# A stage whose script is not scripts/<stage>.py: a script named like a package it imports
-# (scripts/ is first on its sys.path) would shadow it, as tabulate.py shadowed `tabulate`.
-SCRIPTS = {"tabulate": "tabulate_shard"}
-
-
-def stage_script(stage: str) -> str:
-    return f"scripts/{SCRIPTS.get(stage, stage)}.py"
-
-
 def stage_code(stage: str) -> list[str]:
-    """Code dependencies of a stage: its script and the script's closure."""
-    return closure(ROOT / stage_script(stage))
+    """Code dependencies of a stage: its script (bloomtune/stages.py) and the script's closure."""
+    from bloomtune.stages import STAGES
 
-
-def is_code(dep: str) -> bool:
-    return dep.startswith(("scripts/", f"{PACKAGE}/"))
-
-
-def write_dvc_yaml(path: Path) -> list[str]:
-    """Replace each stage's code deps in dvc.yaml (the `- scripts/...` and `- bloomtune/...`
-    lines under its deps:) with stage_code(stage), in place and atomically; return the stages
-    whose list changed."""
-    from bloomtune.files import atomic_path
-
-    lines, out, changed = path.read_text().splitlines(keepends=True), [], []
-    stage, in_deps, code = None, False, []
-
-    def flush() -> None:
-        if in_deps and stage is not None:
-            wanted = stage_code(stage)
-            if code != wanted:
-                changed.append(stage)
-            out.extend(f"      - {dep}\n" for dep in wanted)
-
-    for line in lines:
-        stripped = line.strip()
-        if line.startswith("  ") and not line.startswith("   ") and stripped.endswith(":"):
-            stage = stripped[:-1]
-        if in_deps and stripped.startswith("- ") and is_code(stripped[2:]):
-            code.append(stripped[2:])
-            continue
-        if in_deps:
-            flush()
-            in_deps, code = False, []
-        out.append(line)
-        if stripped == "deps:":
-            in_deps = True
-    flush()
-    with atomic_path(path) as tmp:
-        tmp.write_text("".join(out))
-    return changed
+    return closure(ROOT / STAGES[stage].script)
 
 
 def main() -> None:
-    import argparse
+    from bloomtune.stages import STAGES
 
-    from bloomtune.params import STAGE_SECTIONS
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true",
-                        help="put the lists into dvc.yaml instead of printing them")  # fmt: skip
-    if parser.parse_args().write:
-        changed = write_dvc_yaml(ROOT / "dvc.yaml")
-        print(f"dvc.yaml: code deps of {', '.join(changed) or 'no stage'} updated")
-        return
-    for stage in STAGE_SECTIONS:
+    for stage in STAGES:
         print(f"{stage}:")
         for path in stage_code(stage):
             print(f"  - {path}")

@@ -96,22 +96,38 @@ def test_code_deps_are_each_stages_import_closure(both):
         declared = [d for d in stage["deps"] if d.startswith(("scripts/", "bloomtune/"))]
         assert declared == stage_code(name.partition("@")[0]), (
             f"{name}: dvc.yaml code deps are not the import closure; "
-            "`python -m bloomtune.codedeps --write` puts them there"
+            "`python -m bloomtune.dvc_yaml --write` puts them there"
         )
 
 
-def test_codedeps_write_restores_a_stages_code_deps_and_leaves_the_rest(tmp_path):
-    from bloomtune.codedeps import write_dvc_yaml
+def test_the_committed_dvc_yaml_is_the_one_the_stage_table_generates(tmp_path):
+    # dvc.yaml is generated from bloomtune/stages.py (and each stage's import closure): a table
+    # edit without `python -m bloomtune.dvc_yaml --write` fails here, and --check says so.
+    from bloomtune import dvc_yaml
 
-    committed = (ROOT / "dvc.yaml").read_text()
-    stale = committed.replace("      - bloomtune/tuning/runner.py\n", "", 1)
-    stale = stale.replace("      - scripts/report.py\n", "      - scripts/report.py\n"
-                          "      - bloomtune/gone.py\n", 1)  # fmt: skip
-    path = tmp_path / "dvc.yaml"
-    path.write_text(stale)
-    assert write_dvc_yaml(path) == ["tune", "report"]
-    assert path.read_text() == committed
-    assert write_dvc_yaml(path) == []  # nothing left to change
+    assert (ROOT / "dvc.yaml").read_text() == dvc_yaml.render(), (
+        "dvc.yaml is stale: `python -m bloomtune.dvc_yaml --write` regenerates it"
+    )
+    result = subprocess.run([sys.executable, "-m", "bloomtune.dvc_yaml", "--check"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stdout
+
+
+def test_each_rule_names_its_own_paths_in_its_command():
+    # A path a stage reads or writes is spelled once, in the table: the rule's command refers
+    # to it by name, so the orchestrators cannot disagree on it.
+    from bloomtune.stages import STAGES, snakemake_shell
+
+    tune = snakemake_shell(STAGES["tune"])
+    assert "--data {input.data} --weights {input.weights}" in tune
+    assert "--out results/tuning/{wildcards.tuner}/seed_{wildcards.seed}" in tune
+    assert snakemake_shell(STAGES["retrain"]).endswith(
+        "--model {output.model} --out {output.record} --log {log}"
+    )
+    for stage in STAGES.values():
+        shell = snakemake_shell(stage)
+        for out in stage.outputs.values():
+            assert f" {out.path} " not in f"{shell} ", (stage.name, out.path)
 
 
 def test_the_closure_follows_imports_inside_functions(tmp_path):

@@ -1,4 +1,4 @@
-"""Formatting and lint are clean: ruff for Python, snakefmt for the Snakefile."""
+"""Formatting and lint are clean: ruff for Python, snakefmt for the Snakefile and rules/."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from conftest import BIN, ROOT, run
     [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
-        ["snakefmt", "--check", "Snakefile"],
+        ["snakefmt", "--check", "Snakefile", "rules"],
     ],
     ids=["ruff-check", "ruff-format", "snakefmt"],
 )
