@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "bloomtune"
 # Data files a module reads that change what its stage writes.
-MODULE_DATA = {"bloomtune.reporting.document": ["blog_reference.yaml"]}
+MODULE_DATA = {"bloomtune.reporting.live_page": ["blog_reference.yaml"]}
 CHECK_ONLY = {"bloomtune.checks"}  # accepts or refuses params; changes no output
 
 

@@ -14,9 +14,12 @@ def arguments(parser):
 
 
 def work(args, settings):
-    from bloomtune.reporting.replay_report import build_replay_report
+    from bloomtune.reporting.replay_page import ReplayPage
+    from bloomtune.reporting.report import build_report
+    from bloomtune.reporting.sources import ReplayedRuns
 
-    build_replay_report(settings, args.replay, args.table, args.tuning, args.out)
+    runs = ReplayedRuns(args.replay, args.table, args.tuning, settings.live_seeds)
+    build_report(ReplayPage(settings), settings.report, runs, args.out)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,12 @@ def arguments(parser):
 
 
 def work(args, settings):
+    from bloomtune.reporting.live_page import LivePage
     from bloomtune.reporting.report import build_report
+    from bloomtune.reporting.sources import LiveRuns
 
-    build_report(settings, args.tuning, args.metrics, args.best_epoch, args.out)
+    runs = LiveRuns(args.tuning, args.metrics, args.best_epoch)
+    build_report(LivePage(settings), settings, runs, args.out)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""What the report shows, gathered once from the stages' outputs: the runs, the per-repetition
-table, the comparison, fairness, overheads, and the ledgers pooled and banded for the figures."""
+"""What a report shows, gathered once from its run source (live runs or replayed ones): the
+runs, the per-repetition table, the comparison, the budgets, the independence check, the
+headline, and the ledgers pooled and banded for the figures."""
 
 from __future__ import annotations
 
@@ -9,22 +10,40 @@ import pandas as pd
 from bloomtune.reporting import figures, statistics
 from bloomtune.reporting.budgets import BudgetRanks
 from bloomtune.reporting.comparison import Comparison, Design
-from bloomtune.reporting.fairness import fairness
 from bloomtune.reporting.headline import headline
 from bloomtune.reporting.independence import flagged_text, independence
-from bloomtune.reporting.overhead import overhead_shares
-from bloomtune.reporting.runs import load_runs, repetitions
+from bloomtune.reporting.runs import anytime_areas
+from bloomtune.reporting.sources import RunSource
 from bloomtune.settings import ReportSettings
 from bloomtune.space import SearchSpace
 from bloomtune.tuning.ledger import best_so_far
 
 
-class Pooled:
-    """The runs' ledgers per tuner, pooled and banded for the figures (needs `runs` and
-    `objective`)."""
+class Contents:
+    """Everything a report shows, for the listed tuners and repetition seeds (files of runs no
+    longer listed are ignored); what only its source has is on `source`."""
 
-    runs: list
-    objective: str
+    def __init__(self, settings: ReportSettings, source: RunSource):
+        self.settings, self.source = settings, source
+        self.runs = source.load(settings.tuners, settings.seeds)
+        self.objective = self.runs[0].best["objective"]
+        self.space = SearchSpace.from_params(self.runs[0].best["settings"]["search_space"])
+        source.prepare(self)
+        areas = anytime_areas(self.runs, self.objective)
+        self.repetitions = pd.DataFrame(
+            [source.row(run, area) for run, area in zip(self.runs, areas, strict=True)]
+        )
+        design = Design(settings.comparisons, settings.control, settings.rope)
+        self.comparison = Comparison(self.repetitions, self.objective, design)
+        self.summary = self.comparison.summary()
+        source.summarise(self)
+        self.budgets = BudgetRanks(self.runs, self.objective, settings.budget_fractions)
+        self.size = source.size(self)
+        self.independence = independence(self.runs, self.space.names, self.size)
+        self.headline = headline(
+            self.comparison, self.budgets.change(), flagged_text(self.independence)
+        )
+        self.colours = figures.palette(self.comparison.tuners)
 
     def by_tuner(self, get) -> dict[str, list]:
         grouped: dict[str, list] = {}
@@ -55,30 +74,3 @@ class Pooled:
             t: {x: statistics.anytime_band(cs, x, grid) for x, grid in grids.items()}
             for t, cs in curves.items()
         }
-
-
-class Contents(Pooled):
-    """Everything the report shows, gathered from the stages' outputs for the listed tuners and
-    repetition seeds (files of runs no longer listed are ignored)."""
-
-    def __init__(self, settings: ReportSettings, tuning_dir, metrics_dir, best_epoch_dir):
-        self.runs = load_runs(settings.tuners, settings.seeds, tuning_dir, metrics_dir,
-                              best_epoch_dir)  # fmt: skip
-        self.objective = self.runs[0].metrics["objective"]
-        self.space = SearchSpace.from_params(self.runs[0].best["settings"]["search_space"])
-        self.repetitions = repetitions(self.runs, self.objective)
-        design = Design(settings.comparisons, settings.control, settings.rope)
-        self.comparison = Comparison(self.repetitions, self.objective, design)
-        self.summary = self.comparison.summary()
-        self.fairness_table, self.differences = fairness(
-            {(r.tuner, r.seed): r.best for r in self.runs}
-        )
-        self.budgets = BudgetRanks(self.runs, self.objective, settings.budget_fractions)
-        self.size = self.space.size  # configurations: independent draws rarely coincide
-        self.independence = independence(self.runs, self.space.names, self.size)
-        self.headline = headline(
-            self.comparison, self.budgets.change(), flagged_text(self.independence)
-        )
-        self.colours = figures.palette(self.comparison.tuners)
-        self.overheads = overhead_shares(self.runs)
-        self.summary["overhead_share"] = self.summary["tuner"].map(self.overheads)

@@ -1,47 +1,16 @@
-"""The report as a document: its blocks (title, the answer, tables, statistics, figures,
-overhead, fairness), in order, with their prose; rendered by reporting/render.py."""
+"""The blocks every report page has, with their prose: the answer, the statistics, the answer at
+every budget, the independence check (each page puts them in its order: live_page.py,
+replay_page.py; rendered by reporting/render.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pandas as pd
 
 from bloomtune.reporting import independence, render, statistics
 from bloomtune.reporting.contents import Contents
-from bloomtune.reporting.fairness import fairness_text
-from bloomtune.reporting.overhead import overhead_text
 from bloomtune.reporting.tables import (
     HEADERS,
-    PER_RUN,
-    aggregated_table,
-    bold_note,
-    rounded,
-    single_table,
-    text,
 )
-
-BLOG_REFERENCE = Path(__file__).with_name("blog_reference.yaml")  # cited there
-
-
-def blog_rows() -> pd.DataFrame:
-    """The blog's published rows, for reference only (not comparable: see the file)."""
-    import yaml
-
-    return pd.DataFrame(yaml.safe_load(BLOG_REFERENCE.read_text())["rows"])
-
-
-BLOG_NOTE = (
-    "The blog gave Optuna 100 epochs per trial and Keras Tuner 3, used different batch sizes and "
-    "validated Optuna on its test set, so its rows say little about the tools."
-)
-SECTIONS = {
-    "anytime": "Any-time performance",
-    "rank_over_budget": "The answer at every budget",
-    "best_epoch": "Best-epoch search",
-    "hyperparameters": "Hyperparameters tried",
-    "importances": "Hyperparameter importances",
-}
 
 
 def _p(value: float) -> str:
@@ -224,43 +193,3 @@ def independence_blocks(contents) -> list[tuple[str, object]]:
         ("unfair" if flagged else "text", independence.describe(found, contents.size)),
         ("table", render.Table(independence.table(found), {})),
     ]
-
-
-def blocks(contents: Contents, title: str, note: str, drawn, blog) -> list[tuple[str, object]]:
-    n = contents.comparison.n
-    blocks = [("title", title)]
-    if note:
-        blocks.append(("text", note))
-    blocks += [*answer_blocks(contents, drawn), ("heading", "Comparison")]
-    if n == 1:
-        blocks.append(("table", single_table(contents.repetitions, contents.comparison)))
-    else:
-        blocks.append(("table", aggregated_table(contents.comparison, contents.summary)))
-    blocks.append(("text", bold_note(contents.comparison)))
-    if same := identical_text(contents.comparison):
-        blocks.append(("text", same))
-    if blog is not None:
-        blocks += [
-            ("subheading", "The blog's table (reference only, not comparable)"),
-            ("table", render.Table(rounded(blog), HEADERS)),
-            ("text", BLOG_NOTE),
-        ]
-    blocks += [("heading", "Statistics"), *statistics_blocks(contents, drawn)]
-    for name, heading in SECTIONS.items():
-        blocks += [("heading", heading), ("image", drawn[name])]
-        if name == "rank_over_budget":
-            blocks += budget_blocks(contents)
-    if n > 1:
-        per_run = rounded(contents.repetitions[PER_RUN])
-        blocks += [("heading", "Every repetition"), ("table", render.Table(per_run, HEADERS))]
-    said, flagged = overhead_text(contents.overheads)
-    blocks += [("heading", "Optimiser overhead"), ("unfair" if flagged else "text", said)]
-    blocks += [
-        ("heading", "Fairness"),
-        ("unfair" if contents.differences else "verdict", fairness_text(contents.differences)),
-        # One column per tuner (a row per setting): it stays narrow with many settings.
-        ("table", render.Table(contents.fairness_table.map(text).T, {}, index=True)),
-        ("text", f"Search space: {contents.space.describe()}."),
-        *independence_blocks(contents),
-    ]
-    return blocks

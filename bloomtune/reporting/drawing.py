@@ -1,4 +1,4 @@
-"""The report's figures, each with its caption (reporting/captions.py), drawn from its contents."""
+"""The figures every report page has, each with its caption (reporting/captions.py)."""
 
 from __future__ import annotations
 
@@ -8,40 +8,23 @@ import pandas as pd
 
 from bloomtune.reporting import captions, figures, statistics
 from bloomtune.reporting.contents import Contents
-from bloomtune.reporting.importances import optuna_importances
-from bloomtune.tuning.frameworks import framework
 
 
 def draw(contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
-    """Write the figures; return name -> (path, caption)."""
+    """Write the figures every page has (its own are the page's: live_page.py,
+    replay_page.py); return name -> (path, caption)."""
     n, objective, colours = contents.comparison.n, contents.objective, contents.colours
-    pooled = contents.pooled_ledgers()
     comparison, budgets = contents.comparison, contents.budgets
-    drawn = {
+    return {
         "anytime": (
             figures.anytime_curves(
                 contents.bands(), n, objective, out_dir / "anytime.png", colours
             ),
-            captions.anytime(objective, n),
+            captions.anytime(objective, n) + contents.source.wall_note,
         ),
         "rank_over_budget": (
             figures.rank_over_budget(budgets.frame(), out_dir / "rank_over_budget.png", colours),
             captions.rank_over_budget(n, budgets.fractions, figures.coinciding(budgets.frame())),
-        ),
-        "best_epoch": (
-            figures.best_epoch_curves(
-                contents.by_tuner(lambda r: (r.history, r.best_epoch)),
-                objective,
-                out_dir / "best_epoch.png",
-                colours,
-            ),
-            captions.best_epoch(objective),
-        ),
-        "hyperparameters": (
-            figures.hyperparameters_tried(
-                pooled, contents.space, out_dir / "hyperparameters.png", colours
-            ),
-            captions.HYPERPARAMETERS,
         ),
         "evidence": (
             figures.evidence(
@@ -49,24 +32,13 @@ def draw(contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
             ),
             captions.evidence(comparison.design.rope, n),
         ),
+        "critical_difference": draw_critical_difference(
+            contents, out_dir / "critical_difference.png"
+        ),
+        "repetitions": draw_repetitions(
+            contents, out_dir / "repetitions.png", contents.source.test_label
+        ),
     }
-    values = {}
-    frameworks = dict(
-        zip(contents.repetitions["tuner"], contents.repetitions["framework"], strict=True)
-    )
-    for tuner, ledger in pooled.items():
-        if framework(frameworks[tuner]).importances:
-            if found := optuna_importances(ledger, contents.space, objective):
-                values[tuner] = found
-    drawn["importances"] = (
-        figures.importances(values, out_dir / "importances.png", colours),
-        captions.IMPORTANCES,
-    )
-    drawn["critical_difference"] = draw_critical_difference(
-        contents, out_dir / "critical_difference.png"
-    )
-    drawn["repetitions"] = draw_repetitions(contents, out_dir / "repetitions.png", "test accuracy")
-    return drawn
 
 
 def draw_repetitions(contents, path: Path, label: str) -> tuple[Path, str]:

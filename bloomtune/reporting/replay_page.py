@@ -1,0 +1,143 @@
+"""The replay's page (results/report/replay/replay.md, replay.html): what only a table gives,
+in its order around the blocks every page has (reporting/document.py): each search's regret
+against the grid's best, the landscape, how far the replay agrees with the live runs, the grid
+and the cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bloomtune.reporting import figures, render
+from bloomtune.reporting.contents import Contents
+from bloomtune.reporting.document import (
+    answer_blocks,
+    budget_blocks,
+    independence_blocks,
+    statistics_blocks,
+)
+from bloomtune.reporting.landscape import agreement_text
+from bloomtune.reporting.tables import HEADERS, rounded
+from bloomtune.settings import ReplayReportSettings
+
+PER_REPLAY = ["tuner", "seed", "test_accuracy", "best_validation", "regret", "anytime_area",
+              "trials", "pruned", "failed", "tuning_epochs", "best_hyperparameters"]  # fmt: skip
+TEST_MEASURE = (
+    "The test measure of a replayed search is the table's test accuracy of its chosen "
+    "configuration at its best epoch, from the curve the trial replayed (trained on the tuning "
+    "split; the live runs retrain on train and validation before testing), so its numbers are "
+    "not the live report's."
+)
+
+
+class ReplayPage:
+    name = "replay"
+
+    def __init__(self, settings: ReplayReportSettings):
+        self.settings, self.grid = settings, dict(settings.grid)
+        self.title = f"{settings.report.title or 'bloomtune report'}: replayed against a table"
+
+    def figures(self, contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
+        n, objective = contents.comparison.n, contents.objective
+        drawn = figures.landscape(
+            contents.source.landscape.per_config[objective],
+            contents.summary,
+            objective,
+            out_dir / "landscape.png",
+            contents.colours,
+        )
+        caption = (
+            f"Every grid configuration's {objective} (mean over its training seeds), best "
+            f"first; each tuner's mean best {objective} over its {n} replays as a line."
+        )
+        return {"landscape": (drawn, caption)}
+
+    def blocks(self, contents: Contents, drawn) -> list[tuple[str, object]]:
+        summary, n, source = contents.summary, contents.comparison.n, contents.source
+        shown = pd.DataFrame({
+            "tuner": summary["tuner"],
+            "test accuracy (table)": summary["test_accuracy"].map(lambda v: f"{v:.4f}"),
+            "best validation": summary["best_validation"].map(lambda v: f"{v:.4f}"),
+            "regret": summary["regret"].map(lambda v: f"{v:.3f}"),
+            "any-time score": summary["anytime_area"].map(lambda v: f"{v:.4f}"),
+            "mean rank (test accuracy)": summary["mean_rank"].map(lambda v: f"{v:.2f}"),
+            "tuning epochs": summary["tuning_epochs"].map(lambda v: f"{v:.1f}"),
+        })  # fmt: skip
+        found = source.agreement
+        out = [
+            ("title", self.title),
+            *answer_blocks(contents, drawn),
+            ("text", TEST_MEASURE),
+            ("heading", "Comparison"),
+            ("table", render.Table(shown, {})),
+            ("text", f"Means over {n} replayed repetitions per tuner. Regret: normalised "
+                     "against the grid's best and worst tabulated curves (0: the best any curve "
+                     "reached)."),
+            ("heading", "Statistics"),
+            *statistics_blocks(contents, drawn),
+            *independence_blocks(contents),
+            ("heading", "Any-time performance"), ("image", drawn["anytime"]),
+            ("heading", "The answer at every budget"), ("image", drawn["rank_over_budget"]),
+            *budget_blocks(contents),
+            ("heading", "The landscape"), ("text", source.landscape.describe()),
+            ("image", drawn["landscape"]),
+            ("heading", "How far to trust the replay"),
+            ("verdict", agreement_text(found, contents.objective)),
+        ]  # fmt: skip
+        if found is not None:
+            means, live, replay = found["means"], found["live_ranks"], found["replay_ranks"]
+            out.append(("table", render.Table(pd.DataFrame({
+                "tuner": found["tuners"],
+                "live best validation": [f"{v:.4f}" for v in means["score_live"]],
+                "replay best validation": [f"{v:.4f}" for v in means["score_replay"]],
+                "live mean rank": [f"{v:.2f}" for v in live],
+                "replay mean rank": [f"{v:.2f}" for v in replay],
+            }), {})))  # fmt: skip
+        reps = contents.repetitions
+        out += [
+            ("heading", "The grid"), ("text", self.discretisation(contents)),
+            ("heading", "Cost"), ("text", cost_text(contents)),
+            ("heading", "Every replay"),
+            ("table", render.Table(rounded(reps[PER_REPLAY]), {**HEADERS, "regret": "regret"})),
+        ]  # fmt: skip
+        return out
+
+    def discretisation(self, contents: Contents) -> str:
+        said = []
+        for dim in contents.space:
+            if dim.choices is None:
+                values = ", ".join(f"{v:g}" for v in self.grid[dim.name])
+                scale = " (nearest on a log scale)" if dim.log else ""
+                said.append(f"{dim.name} {dim.low:g}..{dim.high:g} becomes {values}{scale}")
+        ranges = "; ".join(said) if said else "no dimension is a range: the grid is the space"
+        return (
+            "Each tuner searches the live space; every suggestion is snapped to the nearest "
+            "grid value (1-nearest neighbour, as Syne Tune replays LCBench), so the optimiser's "
+            f"own model of the space is unchanged and it is handed the configuration the table "
+            f"holds. {ranges}. Categorical dimensions keep all their choices."
+        )
+
+    def aggregates(self, contents: Contents) -> dict:
+        found = contents.source.agreement
+        return {
+            "regret": {r.tuner: round(float(r.regret), 6) for r in contents.summary.itertuples()},
+            "agreement": None if found is None else {
+                "seeds": found["seeds"], "kendall_tau": found["tau"], "p": found["p"],
+                "same_order": found["same_order"], "same_first": found["same_first"],
+            },
+        }  # fmt: skip
+
+    def write_own(self, contents: Contents, drawn, out_dir: Path) -> None:
+        pass
+
+
+def cost_text(contents: Contents) -> str:
+    land, reps = contents.source.landscape, contents.repetitions
+    return (
+        f"The table: {land.epochs} epochs, {land.seconds:.0f} s of training. The replays: "
+        f"{len(reps)} searches, {reps['tuning_epochs'].sum():.0f} epochs looked up "
+        f"({reps['tuning_s'].sum():.0f} s of the table's, not measured), "
+        f"{reps['replay_s'].sum():.1f} s measured (the optimisers' decisions and bloomtune's "
+        "bookkeeping; each job's process start-up not counted)."
+    )
