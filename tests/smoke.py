@@ -21,7 +21,7 @@ EDITS = {
     "bloomtune/training/best_epoch.py": ("best_epoch", PER_TUNER[2:]),
     "bloomtune/training/retrain.py": ("retrain", PER_TUNER[3:]),
     "bloomtune/evaluation/evaluate.py": ("evaluate", []),
-    "bloomtune/reporting/report.py": ("report", []),
+    "bloomtune/reporting/live_page.py": ("report", []),
 }
 
 
