@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from pathlib import Path
 
 from bloomtune.codedeps import ROOT, stage_code
 from bloomtune.stages import STAGES, Stage, dvc_cmd, dvc_path, input_path
@@ -100,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     path, text = ROOT / "dvc.yaml", render()
     if args.write:
         with atomic_path(path) as tmp:
-            Path(tmp).write_text(text)
+            tmp.write_text(text)
         print(f"{path.name}: written from bloomtune/stages.py")
     elif args.check:
         if path.read_text() != text:

@@ -29,6 +29,12 @@ class Gather:
     files: tuple[str, ...]
     over: str  # one of RANGES
 
+    def __post_init__(self) -> None:
+        if self.over not in RANGES:
+            raise ValueError(
+                f"{self.folder}: a Gather ranges over one of {RANGES}, not {self.over!r}"
+            )
+
 
 @dataclass(frozen=True)
 class Shown:
@@ -125,7 +131,7 @@ STAGES: dict[str, Stage] = {
                 ("--weights", _DATA["weights"]),
                 ("--out", _run("tuning")),
                 ("--state", _run("state")),
-            ),  # fmt: skip
+            ),
             inputs=dict(_DATA),
             outputs={
                 "trials": Output(f"{_run('tuning')}/trials.csv"),
@@ -145,7 +151,7 @@ STAGES: dict[str, Stage] = {
                 ("--data", _DATA["data"]),
                 ("--weights", _DATA["weights"]),
                 ("--out", _run("best_epoch")),
-            ),  # fmt: skip
+            ),
             inputs={**_DATA, "best": f"{_run('tuning')}/best.json"},
             outputs={
                 "history": Output(
@@ -174,7 +180,7 @@ STAGES: dict[str, Stage] = {
             },
             log=f"results/logs/retrain/{RUN}.log",
             over=("tuner", "seed"),
-        ),  # fmt: skip
+        ),
         Stage(
             "evaluate",
             "scripts/evaluate.py",
@@ -209,7 +215,7 @@ STAGES: dict[str, Stage] = {
             },
             log=f"results/logs/evaluate/{RUN}.log",
             over=("tuner", "seed"),
-        ),  # fmt: skip
+        ),
         Stage(
             "report",
             "scripts/report.py",
@@ -255,7 +261,7 @@ STAGES: dict[str, Stage] = {
                 "tuner_metrics": Output("results/report/metrics", folder=True, kind="metrics"),
             },
             log="results/logs/report.log",
-        ),  # fmt: skip
+        ),
         Stage(
             "tabulate",
             "scripts/tabulate_shard.py",
@@ -275,7 +281,7 @@ STAGES: dict[str, Stage] = {
             "it are expanded over replay.tables, so [] (the default) has none of them and "
             "[grid] all. Each shard trains every N-th grid configuration; its journal lives in "
             "results/state (no orchestrator deletes it), so a killed shard resumes.",
-        ),  # fmt: skip
+        ),
         Stage(
             "table",
             "scripts/table.py",
@@ -288,7 +294,7 @@ STAGES: dict[str, Stage] = {
             outputs={"table": cached("results/table/table.parquet")},
             log="results/logs/table.log",
             gated=True,
-        ),  # fmt: skip
+        ),
         Stage(
             "replay",
             "scripts/replay.py",
@@ -304,7 +310,7 @@ STAGES: dict[str, Stage] = {
             gated=True,
             note="One job per tuner replays every replay seed in one process: a search takes "
             "milliseconds to seconds, a process start about five.",
-        ),  # fmt: skip
+        ),
         Stage(
             "replay_report",
             "scripts/replay_report.py",
@@ -324,7 +330,7 @@ STAGES: dict[str, Stage] = {
             outputs={"page": Output("results/report/replay", folder=True)},
             log="results/logs/replay_report.log",
             gated=True,
-        ),  # fmt: skip
+        ),
     ]
 }
 
