@@ -114,7 +114,7 @@ def child(args) -> dict:
     if args.child in VARIANTS:
         from bloomtune.training.model import auto_max_params
         from bloomtune.tuning.keras_evaluator import KerasEvaluator
-        from bloomtune.tuning.search import make_runner
+        from bloomtune.tuning.runner import make_runner
 
         state = Path(tempfile.mkdtemp(dir=args.data.parent))
         evaluator = KerasEvaluator(settings, data, auto_max_params(), callbacks=[clock])

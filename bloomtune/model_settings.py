@@ -126,6 +126,16 @@ class TabulateSettings:
             "seeds": self.seeds, "shards": self.shards, "model": self.model.record(),
         }  # fmt: skip
 
+    def trials(self, seed: int, configurations: int) -> TuneSettings:
+        """Tabulation seed `seed`'s training as a search's settings, for the trial runner: each
+        of the grid's `configurations` one trial of `max_epochs` epochs, with nothing else to
+        stop it. Its objective decides nothing a table keeps (tabulate.py)."""
+        budget = Budget("val_accuracy", configurations, self.max_epochs,
+                        max_model_params=self.max_model_params)  # fmt: skip
+        tuner = Tuner("tabulate", "table", MappingProxyType({}))
+        return TuneSettings(tuner, seed, self.data_seed, budget, self.train, self.space,
+                            self.model)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ReplaySettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -194,6 +195,59 @@ def test_a_tabulated_grid_resumes_and_replays_its_own_curves(tmp_path):
     assert [h["val_accuracy"] for h in heard] == table[table["config"] == 1][
         "val_accuracy"
     ].tolist()
+
+
+def test_tabulation_keeps_what_the_runner_decides_and_stops_on_a_full_disk(tmp_path, monkeypatch):
+    # Tabulation trains through the trial runner, so a table says of a configuration what a
+    # live search's runner would: too large is a failed row, a NaN curve is kept to its NaN
+    # epoch (a replay fails it there), and a full disk stops the shard with nothing recorded.
+    import errno
+
+    from tuning_data import tiny_data
+
+    from bloomtune.errors import ModelTooLargeError, NoSpaceError
+    from bloomtune.replay.tabulate import tabulate_shard
+    from bloomtune.tuning.keras_evaluator import KerasEvaluator
+
+    def evaluate(self, request, on_epoch):  # instead of training: what each configuration does
+        assert self.stream == "tabulate" and self.test is not None
+        if request.hp["learning_rate"] == 1.0e-5:
+            raise ModelTooLargeError(TOO_LARGE.removeprefix("too large: "))
+        if request.hp["learning_rate"] == 1.0e-3 and full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        for epoch, loss in enumerate([1.0, float("nan"), 0.5], start=1):
+            record = {"epoch": epoch, "loss": loss, "val_accuracy": 0.5, "val_loss": 1.0,
+                      "test_accuracy": 0.4, "test_loss": 1.1, "seconds": 0.25}  # fmt: skip
+            if on_epoch(record):
+                break
+
+    monkeypatch.setattr(KerasEvaluator, "evaluate", evaluate)
+    data, space = (
+        tiny_data(tmp_path),
+        {
+            "search_space": {
+                **SPACE["search_space"],
+                "filters": {"type": "fixed", "value": 8},
+                "strides": {"type": "fixed", "value": 2},
+            }
+        },
+    )
+    settings = tune_settings("kt_random", space, max_trials=3, max_epochs=3)
+    shard = TabulateSettings(settings.data_seed, settings.train, settings.space, 3, "auto",
+                             GRID, 1, 1)  # fmt: skip
+    out, state = tmp_path / "shard_1.jsonl", tmp_path / "state"
+    full = True
+    with pytest.raises(NoSpaceError, match="no space left on device"):
+        tabulate_shard(shard, data, state, out)
+    assert not out.exists()
+    full = False
+    assert tabulate_shard(shard, data, state, out) == 1  # the one the full disk stopped
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["config"], r["epoch"], r["status"], r["failure_reason"]) for r in rows] == [
+        (0, 0, "failed", TOO_LARGE), (1, 1, "complete", ""), (1, 2, "complete", ""),
+        (2, 1, "complete", ""), (2, 2, "complete", ""),
+    ]  # fmt: skip
+    assert math.isnan(rows[2]["loss"]) and rows[1]["test_accuracy"] == 0.4
 
 
 def test_the_replay_stage_writes_each_seeds_ledger_and_the_tables_test_measure(tmp_path):

@@ -24,23 +24,30 @@ def _float(value) -> float | None:
 
 
 class _Report(keras.callbacks.Callback):
-    """Hands each epoch's record to the runner; stops the fit where it answers stop."""
+    """Hands each epoch's record to the runner; stops the fit where it answers stop. With `test`
+    batches the record also holds the epoch's test accuracy and loss, evaluated after its
+    seconds are taken and before the next epoch's clock starts (a table's: never shown to an
+    optimiser, and not part of what the epoch cost)."""
 
-    def __init__(self, on_epoch: OnEpoch):
+    def __init__(self, on_epoch: OnEpoch, test=None):
         super().__init__()
-        self.on_epoch, self.mark = on_epoch, time.perf_counter()
+        self.on_epoch, self.test, self.mark = on_epoch, test, time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        now = time.perf_counter()
+        seconds = time.perf_counter() - self.mark  # the first: from the trial's start, its build
         record = {
             "epoch": epoch + 1,
             "val_accuracy": _float(logs.get("val_accuracy")),
             "val_loss": _float(logs.get("val_loss")),
             "loss": _float(logs.get("loss")),
-            "seconds": now - self.mark,  # the first: from the trial's start, its build too
+            "seconds": seconds,
         }
-        self.mark = now
+        if self.test is not None:
+            tested = self.model.evaluate(self.test, verbose=0, return_dict=True)
+            record["test_accuracy"] = _float(tested.get("accuracy"))
+            record["test_loss"] = _float(tested.get("loss"))
+        self.mark = time.perf_counter()
         if self.on_epoch(record):
             self.model.stop_training = True
 
@@ -79,21 +86,23 @@ def load_weights(path: Path) -> list:
 
 class KerasEvaluator:
     """Trains the configuration with Keras on the search's tuning split, with the weights
-    seeded by the repetition's seed and the trial's number. `callbacks` are extra Keras
-    callbacks for every fit (instrumentation: the training benchmark's clock)."""
+    seeded by the repetition's seed and the trial's number (`stream` names which seeds: a
+    search's trials, or a table's tabulation). `callbacks` are extra Keras callbacks for every
+    fit (instrumentation: the training benchmark's clock); `test` batches add each epoch's test
+    metrics to its record (a table's)."""
 
     def __init__(self, settings: TuneSettings, data: TrainingData, max_params: int,
-                 callbacks: tuple = ()):  # fmt: skip
+                 callbacks: tuple = (), *, test=None, stream: str = "trial"):  # fmt: skip
         self.settings, self.max_params, self.callbacks = settings, max_params, list(callbacks)
-        self.data = data
+        self.data, self.test, self.stream = data, test, stream
         self.trainer = Trainer(settings.model, settings.train, data.image_size, data.n_classes,
                                data.train, data.validation)  # fmt: skip
         self._model, self._best = None, None
 
     def evaluate(self, request: Request, on_epoch: OnEpoch) -> None:
-        seed = derive_seed(self.settings.seed, "trial", request.trial)
+        seed = derive_seed(self.settings.seed, self.stream, request.trial)
         keep = request.keep_weights is not None
-        report = _Report(on_epoch)  # its clock starts here
+        report = _Report(on_epoch, self.test)  # its clock starts here
         self._model = None
         self._best = _BestWeights(self.settings.budget.objective) if keep else None
         model = self.trainer.model(request.hp, seed, max_params=self.max_params, fresh=True)

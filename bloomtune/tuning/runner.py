@@ -27,6 +27,8 @@ from bloomtune.tuning.protocol import Evaluator, Request
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the tuning process stopped mid-trial"
 LOST = "lost: its ledger row was cut short or deleted, and no copy of it is left"
+LEDGER = "ledger.jsonl"  # a live search's, in its state folder
+DIVERGED = "NaN or infinite loss"  # or no finite objective: failed by its curve, not a raise
 
 
 def _is_row(copy, number: int, ledger: Ledger) -> bool:
@@ -211,7 +213,7 @@ class TrialRunner:
         if status == "complete" and (
             best is None or not all(_finite(h.get("loss")) for h in clock.history)
         ):
-            status, reason = "failed", reason or "NaN or infinite loss"
+            status, reason = "failed", reason or DIVERGED
         return self.ledger.row(
             clock.trial,
             clock.hp,
@@ -225,3 +227,12 @@ class TrialRunner:
             overhead_s=clock.overhead_s,
             peak_rss_mb=peak_rss_mb(),
         )
+
+
+def make_runner(settings: TuneSettings, evaluator: Evaluator, state_dir: Path, worker: int = 0,
+                *, journal: bool = True) -> TrialRunner:  # fmt: skip
+    """The trial runner of one process of a search: its ledger (journalled in `state_dir`, or in
+    memory without `journal`) and its share of the budget."""
+    path = state_dir / LEDGER if journal else None
+    ledger = Ledger(settings.tuner.name, settings.budget.objective, settings.space.names, path)
+    return TrialRunner(settings, ledger, state_dir, evaluator, worker)

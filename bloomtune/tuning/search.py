@@ -11,21 +11,11 @@ from pathlib import Path
 from bloomtune.files import repair_journal
 from bloomtune.model_settings import TuneSettings
 from bloomtune.tuning.frameworks import framework
-from bloomtune.tuning.ledger import Ledger
 from bloomtune.tuning.protocol import Evaluator
-from bloomtune.tuning.runner import TrialRunner
+from bloomtune.tuning.runner import LEDGER, TrialRunner, make_runner
 
 log = logging.getLogger(__name__)
-JOURNALS = ("ledger.jsonl", "optuna.journal")  # the JSON-lines files a kill can cut short
-
-
-def make_runner(settings: TuneSettings, evaluator: Evaluator, state_dir: Path, worker: int = 0,
-                *, journal: bool = True) -> TrialRunner:  # fmt: skip
-    """The trial runner of one process of a search: its ledger (journalled in `state_dir`, or in
-    memory without `journal`) and its share of the budget."""
-    path = state_dir / JOURNALS[0] if journal else None
-    ledger = Ledger(settings.tuner.name, settings.budget.objective, settings.space.names, path)
-    return TrialRunner(settings, ledger, state_dir, evaluator, worker)
+JOURNALS = (LEDGER, "optuna.journal")  # the JSON-lines files a kill can cut short
 
 
 def run_search(

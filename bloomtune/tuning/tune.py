@@ -13,7 +13,8 @@ from bloomtune.params import fingerprint
 from bloomtune.training.families import family
 from bloomtune.tuning.frameworks import framework
 from bloomtune.tuning.results import write_results
-from bloomtune.tuning.search import make_runner, run_search
+from bloomtune.tuning.runner import make_runner
+from bloomtune.tuning.search import run_search
 
 log = logging.getLogger(__name__)
 
