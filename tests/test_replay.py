@@ -222,16 +222,8 @@ def test_tabulation_keeps_what_the_runner_decides_and_stops_on_a_full_disk(tmp_p
                 break
 
     monkeypatch.setattr(KerasEvaluator, "evaluate", evaluate)
-    data, space = (
-        tiny_data(tmp_path),
-        {
-            "search_space": {
-                **SPACE["search_space"],
-                "filters": {"type": "fixed", "value": 8},
-                "strides": {"type": "fixed", "value": 2},
-            }
-        },
-    )
+    fixed = {"filters": {"type": "fixed", "value": 8}, "strides": {"type": "fixed", "value": 2}}
+    data, space = tiny_data(tmp_path), {"search_space": {**SPACE["search_space"], **fixed}}
     settings = tune_settings("kt_random", space, max_trials=3, max_epochs=3)
     shard = TabulateSettings(settings.data_seed, settings.train, settings.space, 3, "auto",
                              GRID, 1, 1)  # fmt: skip

@@ -23,6 +23,7 @@ from bloomtune.data import dataset
 from bloomtune.files import atomic_path, exclusive, keyed_state, repair_journal
 from bloomtune.model_settings import TabulateSettings
 from bloomtune.params import fingerprint
+from bloomtune.replay.evaluator import EPOCH_COLUMNS
 from bloomtune.replay.grid import configurations
 from bloomtune.replay.shards import done_pairs
 from bloomtune.stopwatch import hms
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 # The runner's line per trial says less than the shard's own line below: kept out of the log.
 TRIALS = logging.getLogger("bloomtune.replay.tabulate.trials")
 TRIALS.setLevel(logging.WARNING)
-EPOCH_KEYS = ("loss", "val_accuracy", "val_loss", "test_accuracy", "test_loss")
 
 
 def tabulate_shard(settings: TabulateSettings, data_dir: Path, state_root: Path, out: Path,
@@ -94,7 +94,7 @@ def _rows(base: dict, row: dict, epochs: list[dict]) -> list[dict]:
     if row["status"] == "failed" and row["failure_reason"] != DIVERGED:
         return [{**base, "epoch": 0, "status": "failed", "failure_reason": row["failure_reason"]}]
     return [
-        {**base, "epoch": e["epoch"], **{k: e[k] for k in EPOCH_KEYS},
+        {**base, "epoch": e["epoch"], **{k: e[k] for k in EPOCH_COLUMNS},
          "seconds": round(e["seconds"], 3), "status": "complete", "failure_reason": ""}
         for e in epochs
     ]  # fmt: skip
