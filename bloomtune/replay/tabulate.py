@@ -61,8 +61,9 @@ def _train_shard(settings: TabulateSettings, data_dir: Path, journal: Path, shar
     max_params = model_limit(settings.max_model_params)
     grid = configurations(settings.space, settings.grid)
     mine = [(c, hp) for c, hp in enumerate(grid) if c % settings.shards == shard - 1]
+    journalled = done_pairs(journal)
     todo = [(c, hp, s) for c, hp in mine for s in range(1, settings.seeds + 1)
-            if (c, s) not in done_pairs(journal)]  # fmt: skip
+            if (c, s) not in journalled]  # fmt: skip
     journal.parent.mkdir(parents=True, exist_ok=True)
     log.info("tabulate shard %d of %d: %d configurations x %d seeds, %d to train", shard,
              settings.shards, len(mine), settings.seeds, len(todo))  # fmt: skip
