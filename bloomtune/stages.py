@@ -15,9 +15,12 @@ from bloomtune.params import STAGE_SECTIONS
 
 RUN = "{tuner}/seed_{seed}"  # one repetition of one tuner, in every per-run path
 PARAMS_FILE = "params.yaml"  # what DVC reads; Snakemake passes it and its overlays
-# What a gathering input ranges over: every run, the runs the replay also made (its seeds that
-# are live seeds too), every shard, every tuner. The Snakefile expands them over the config.
-RANGES = ("runs", "checked runs", "shards", "tuners")
+REPLAY_VERDICT = "results/metrics/replay.json"  # how far to trust the replay, for the report
+# What a gathering input ranges over: every run, every shard, every tuner, or (`replayed`) its
+# files as they are with replay.tables on and none with it off. The Snakefile expands them over
+# the config; DVC depends on the folder, so a file of a gated stage in a folder every run fills
+# orders the stages in both without a dependency DVC could not make conditional.
+RANGES = ("runs", "shards", "tuners", "replayed")
 
 
 @dataclass(frozen=True)
@@ -223,10 +226,12 @@ STAGES: dict[str, Stage] = {
                 ("--tuning", "results/tuning"),
                 ("--metrics", "results/metrics"),
                 ("--best-epoch", "results/best_epoch"),
+                ("--replay-verdict", REPLAY_VERDICT),
                 ("--out", "results/report"),
             ),
             inputs={
                 "metrics": Gather("results/metrics", (f"results/metrics/{RUN}.json",), "runs"),
+                "replay_verdict": Gather("results/metrics", (REPLAY_VERDICT,), "replayed"),
                 "tuning": Gather(
                     "results/tuning",
                     (f"results/tuning/{RUN}/trials.csv", f"results/tuning/{RUN}/best.json"),
@@ -319,15 +324,22 @@ STAGES: dict[str, Stage] = {
                 ("--table", "results/table/table.parquet"),
                 ("--tuning", "results/tuning"),
                 ("--out", "results/report/replay"),
+                ("--verdict", REPLAY_VERDICT),
             ),
             inputs={
                 "replays": Gather("results/replay", ("results/replay/{tuner}",), "tuners"),
                 "table": "results/table/table.parquet",
                 "live": Gather(
-                    "results/tuning", (f"results/tuning/{RUN}/best.json",), "checked runs"
+                    "results/tuning",
+                    (f"results/tuning/{RUN}/trials.csv", f"results/tuning/{RUN}/best.json"),
+                    "runs",
                 ),
             },
-            outputs={"page": Output("results/report/replay", folder=True)},
+            outputs={
+                "page": Output("results/report/replay", folder=True),
+                # the verdict the main report quotes: in a folder the report depends on anyway
+                "verdict": Output(REPLAY_VERDICT, kind="metrics"),
+            },
             log="results/logs/replay_report.log",
             gated=True,
         ),

@@ -38,12 +38,10 @@ SEEDS = list(config["seeds"])
 # merge), one replay job per tuner over seeds 1..replay.seeds, and the replay's report page.
 REPLAYED = bool(config["replay"]["tables"])
 SHARDS = list(config["tabulate"]["shards"])
-REPLAY_SEEDS = list(range(1, config["replay"]["seeds"] + 1))
-CHECKED_SEEDS = sorted(set(SEEDS) & set(REPLAY_SEEDS))  # live and replayed: compared
-# What a gathering input of the table ranges over (bloomtune/stages.py RANGES).
+# What a gathering input of the table ranges over (bloomtune/stages.py RANGES; `replayed`: its
+# files with the replay on, none with it off).
 RANGES = {
     "runs": {"tuner": TUNERS, "seed": SEEDS},
-    "checked runs": {"tuner": TUNERS, "seed": CHECKED_SEEDS},
     "shards": {"shard": SHARDS},
     "tuners": {"tuner": TUNERS},
 }
@@ -71,12 +69,16 @@ def targets():
     return ["results/report/report.html"] + (["results/report/replay"] if REPLAYED else [])
 
 
+def gathered(value):
+    if value.over == "replayed":
+        return list(value.files) if REPLAYED else []
+    return expand(list(value.files), **RANGES[value.over])
+
+
 def inputs(stage):
     """A rule's inputs from the table: a gathering one expanded over the config's values."""
     return {
-        name: (
-            expand(list(value.files), **RANGES[value.over]) if isinstance(value, Gather) else value
-        )
+        name: (gathered(value) if isinstance(value, Gather) else value)
         for name, value in STAGES[stage].inputs.items()
     }
 

@@ -11,6 +11,8 @@ def arguments(parser):
     parser.add_argument("--table", type=Path, required=True, help="the table (Parquet)")
     parser.add_argument("--tuning", type=Path, required=True, help="the live tuning folder")
     parser.add_argument("--out", type=Path, required=True, help="the replay report's folder")
+    parser.add_argument("--verdict", type=Path, required=True,
+                        help="the verdict the main report quotes (JSON)")  # fmt: skip
 
 
 def work(args, settings):
@@ -18,8 +20,8 @@ def work(args, settings):
     from bloomtune.reporting.report import build_report
     from bloomtune.reporting.sources import ReplayedRuns
 
-    runs = ReplayedRuns(args.replay, args.table, args.tuning, settings.live_seeds)
-    build_report(ReplayPage(settings), settings.report, runs, args.out)
+    runs = ReplayedRuns(args.replay, args.table, args.tuning, settings.live_seeds, settings.grid)
+    build_report(ReplayPage(settings, args.verdict), settings.report, runs, args.out)
 
 
 if __name__ == "__main__":

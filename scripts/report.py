@@ -9,6 +9,8 @@ def arguments(parser):
     parser.add_argument("--tuning", type=Path, required=True, help="folder of per-tuner tuning")
     parser.add_argument("--metrics", type=Path, required=True, help="folder of metrics JSONs")
     parser.add_argument("--best-epoch", type=Path, required=True, help="folder of best-epoch runs")
+    parser.add_argument("--replay-verdict", type=Path, required=True,
+                        help="the replay's verdict (read with replay.tables on)")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, help="report folder")
 
 
@@ -18,7 +20,7 @@ def work(args, settings):
     from bloomtune.reporting.sources import LiveRuns
 
     runs = LiveRuns(args.tuning, args.metrics, args.best_epoch)
-    build_report(LivePage(settings), settings, runs, args.out)
+    build_report(LivePage(settings, args.replay_verdict), settings, runs, args.out)
 
 
 if __name__ == "__main__":

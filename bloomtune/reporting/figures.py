@@ -250,3 +250,33 @@ def repetition_dots(table: pd.DataFrame, summary: pd.DataFrame, measure: str, or
     ax.set_xlabel(label)
     ax.grid(alpha=0.3, axis="x")
     return _save(fig, path)
+
+
+def fidelity(pairs: pd.DataFrame, per_epoch: pd.DataFrame, objective: str, path,
+             colours: dict) -> Path:  # fmt: skip
+    """Left: each live trial's best score against the table's at its grid point (the mean over
+    the table's training seeds), one colour per tuner, the diagonal where they would agree.
+    Right: per epoch, Spearman's rho of live against table and the noise ceiling."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax = axes[0]
+    for tuner, rows in pairs.groupby("tuner", sort=False):
+        ax.scatter(rows["table"], rows["live"], s=16, alpha=0.7, label=tuner,
+                   color=colours.get(tuner, "grey"))  # fmt: skip
+    ends = [min(pairs["table"].min(), pairs["live"].min()),
+            max(pairs["table"].max(), pairs["live"].max())]  # fmt: skip
+    ax.plot(ends, ends, color="0.4", lw=1, ls="--")
+    ax.set_xlabel(f"table's {objective} at the trial's grid point")
+    ax.set_ylabel(f"live trial's {objective}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    ax.plot(per_epoch["epoch"], per_epoch["rho"], marker="o", label="live against table")
+    if per_epoch["ceiling"].notna().any():
+        ax.plot(per_epoch["epoch"], per_epoch["ceiling"], marker="s", ls="--", color="0.4",
+                label="noise ceiling (seed against seeds)")  # fmt: skip
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("Spearman's rho")
+    ax.set_xticks(per_epoch["epoch"])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -1,16 +1,14 @@
-"""What only a table can give: the grid's landscape (its best configuration and its spread),
-each replayed search's normalised regret against the grid's best, and how far the replay can be
-trusted: live and replayed searches of the same tuners and seeds compared."""
+"""What only a table can give: the grid's landscape (its best configuration and its spread) and
+each replayed search's normalised regret against the grid's best (how far to trust it:
+reporting/fidelity.py and reporting/trust.py)."""
 
 from __future__ import annotations
 
 import math
 
 import pandas as pd
-from scipy import stats
 
 from bloomtune.objective import higher_is_better, sign
-from bloomtune.reporting import statistics
 
 
 def curves_best(table: pd.DataFrame, objective: str, names: list[str]) -> pd.DataFrame:
@@ -82,66 +80,3 @@ def _count(n: int, noun: str) -> str:
 
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def agreement(live: pd.DataFrame, replay: pd.DataFrame, objective: str) -> dict | None:
-    """Live against replay on the tuners and seeds both have (`tuner`, `seed`, `score` rows):
-    per tuner the mean best validation score of each; across tuners Kendall's tau (SciPy) of
-    their mean ranks (ranked within each seed). None without two shared tuners and a seed."""
-    shared = live.merge(replay, on=["tuner", "seed"], suffixes=("_live", "_replay"))
-    tuners = list(dict.fromkeys(shared["tuner"]))
-    if len(tuners) < 2 or shared.empty:
-        return None
-    means = shared.groupby("tuner", sort=False)[["score_live", "score_replay"]].mean()
-    higher = higher_is_better(objective)
-
-    def mean_ranks(column):
-        wide = shared.pivot(index="seed", columns="tuner", values=column)[tuners].dropna()
-        return statistics.ranks(wide, higher).mean()
-
-    live_ranks, replay_ranks = mean_ranks("score_live"), mean_ranks("score_replay")
-    tau = stats.kendalltau(live_ranks[tuners], replay_ranks[tuners])
-    seeds = sorted(set(shared["seed"]))
-    order = lambda r: list(r.sort_values(kind="stable").index)  # noqa: E731
-    return {
-        "tuners": tuners,
-        "seeds": seeds,
-        "means": means.reindex(tuners),
-        "live_ranks": live_ranks[tuners],
-        "replay_ranks": replay_ranks[tuners],
-        "tau": None if math.isnan(tau.statistic) else float(tau.statistic),
-        "p": None if math.isnan(tau.pvalue) else float(tau.pvalue),
-        "same_order": order(live_ranks) == order(replay_ranks),
-        "same_first": order(live_ranks)[0] == order(replay_ranks)[0],
-    }
-
-
-def agreement_text(found: dict | None, objective: str) -> str:
-    """Says plainly whether the replay ranks the tuners as the live runs do."""
-    if found is None:
-        return (
-            "No tuner has both live and replayed searches of the same seeds, so the replay "
-            "cannot be checked against live runs."
-        )
-    n, k = len(found["seeds"]), len(found["tuners"])
-    tau = "undefined (a tie)" if found["tau"] is None else f"{found['tau']:.2f}"
-    p = "" if found["p"] is None else f", p = {found['p']:.3g}"
-    if found["same_order"]:
-        verdict = "The replay ranks the tuners in the same order as the live runs"
-    elif found["same_first"]:
-        verdict = (
-            "The replay puts the same tuner first as the live runs but orders the others "
-            "differently"
-        )
-    else:
-        verdict = (
-            "The replay does not rank the tuners as the live runs do (another tuner is first)"
-        )
-    return (
-        f"{verdict}: Kendall's tau of the {k} tuners' mean ranks by best {objective}, "
-        f"live against replay over the {_count(n, 'seed')} both have, is {tau}{p}. With {k} "
-        f"tuners and {_count(n, 'seed')} this is a check, not a proof: the replay searches a "
-        "grid (its suggestions snapped to the nearest grid value), draws each trial's curve "
-        "from the table's training seeds, and its test measure is the table's, trained on the "
-        "tuning split."
-    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bloomtune.files import atomic_path, write_json
+from bloomtune.files import atomic_path, read_json, write_json
 from bloomtune.reporting import captions, figures, render
 from bloomtune.reporting.contents import Contents
 from bloomtune.reporting.document import (
@@ -54,6 +54,15 @@ REPLAYED = (
 )
 
 
+def replay_verdict(path: Path) -> tuple[str, str]:
+    """The replay page's verdict (results/metrics/replay.json) as a block: flagged unless the
+    replay agrees with live training within its noise."""
+    found = read_json(path)
+    if found["verdict"] is None:
+        return ("text", found["reason"])
+    return ("verdict" if found["verdict"] == "agrees" else "unfair", found["reason"])
+
+
 def blog_rows() -> pd.DataFrame:
     """The blog's published rows, for reference only (not comparable: see the file)."""
     import yaml
@@ -67,8 +76,8 @@ class LivePage:
 
     name = "report"
 
-    def __init__(self, settings: ReportSettings):
-        self.settings = settings
+    def __init__(self, settings: ReportSettings, replay_verdict: Path | None = None):
+        self.settings, self.replay_verdict = settings, replay_verdict
         self.title = settings.title or "bloomtune report"
 
     def figures(self, contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
@@ -143,7 +152,8 @@ class LivePage:
             *independence_blocks(contents),
         ]
         if self.settings.replayed:
-            blocks += [("heading", "Replayed against a table"), ("text", REPLAYED)]
+            blocks += [("heading", "Replayed against a table"), ("text", REPLAYED),
+                       replay_verdict(self.replay_verdict)]  # fmt: skip
         return blocks + [("heading", "Provenance"), ("items", provenance(contents.runs))]
 
     def aggregates(self, contents: Contents) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bloomtune.files import write_json
 from bloomtune.reporting import figures, render
 from bloomtune.reporting.contents import Contents
 from bloomtune.reporting.document import (
@@ -17,8 +18,9 @@ from bloomtune.reporting.document import (
     independence_blocks,
     statistics_blocks,
 )
-from bloomtune.reporting.landscape import agreement_text
+from bloomtune.reporting.fidelity import describe, epoch_table
 from bloomtune.reporting.tables import HEADERS, rounded
+from bloomtune.reporting.trust import DISAGREES, ranking_text
 from bloomtune.settings import ReplayReportSettings
 
 PER_REPLAY = ["tuner", "seed", "test_accuracy", "best_validation", "regret", "anytime_area",
@@ -34,8 +36,9 @@ TEST_MEASURE = (
 class ReplayPage:
     name = "replay"
 
-    def __init__(self, settings: ReplayReportSettings):
+    def __init__(self, settings: ReplayReportSettings, verdict_path: Path):
         self.settings, self.grid = settings, dict(settings.grid)
+        self.verdict_path = Path(verdict_path)
         self.title = f"{settings.report.title or 'bloomtune report'}: replayed against a table"
 
     def figures(self, contents: Contents, out_dir: Path) -> dict[str, tuple[Path, str]]:
@@ -51,7 +54,18 @@ class ReplayPage:
             f"Every grid configuration's {objective} (mean over its training seeds), best "
             f"first; each tuner's mean best {objective} over its {n} replays as a line."
         )
-        return {"landscape": (drawn, caption)}
+        out = {"landscape": (drawn, caption)}
+        if (fid := contents.source.fidelity) is not None:
+            out["fidelity"] = (
+                figures.fidelity(
+                    fid.pairs, fid.per_epoch, objective, out_dir / "fidelity.png", contents.colours
+                ),  # fmt: skip
+                f"Left: every compared live trial's best {objective} against the table's at its "
+                "grid point (the mean over its training seeds); on the dashed line they agree. "
+                "Right: per epoch, Spearman's rho of live against table, and the noise ceiling "
+                "(one training seed against the others).",
+            )
+        return out
 
     def blocks(self, contents: Contents, drawn) -> list[tuple[str, object]]:
         summary, n, source = contents.summary, contents.comparison.n, contents.source
@@ -64,10 +78,20 @@ class ReplayPage:
             "mean rank (test accuracy)": summary["mean_rank"].map(lambda v: f"{v:.2f}"),
             "tuning epochs": summary["tuning_epochs"].map(lambda v: f"{v:.1f}"),
         })  # fmt: skip
-        found = source.agreement
+        said = source.verdict
+        opening = answer_blocks(contents, drawn)
+        if said is not None and said[0] == DISAGREES:
+            # Never presented as the answer: the headline says why, the replay's own verdict
+            # follows as what it alone would say.
+            opening = [
+                ("headline", f"Not an answer: {said[1]} Its ranking below is kept to inspect, "
+                             "not to choose an optimiser by."),
+                ("text", f"What the replay alone would say: {opening[0][1]}"),
+                *opening[1:],
+            ]  # fmt: skip
         out = [
             ("title", self.title),
-            *answer_blocks(contents, drawn),
+            *opening,
             ("text", TEST_MEASURE),
             ("heading", "Comparison"),
             ("table", render.Table(shown, {})),
@@ -83,17 +107,8 @@ class ReplayPage:
             ("heading", "The landscape"), ("text", source.landscape.describe()),
             ("image", drawn["landscape"]),
             ("heading", "How far to trust the replay"),
-            ("verdict", agreement_text(found, contents.objective)),
+            *self.trust_blocks(contents, drawn),
         ]  # fmt: skip
-        if found is not None:
-            means, live, replay = found["means"], found["live_ranks"], found["replay_ranks"]
-            out.append(("table", render.Table(pd.DataFrame({
-                "tuner": found["tuners"],
-                "live best validation": [f"{v:.4f}" for v in means["score_live"]],
-                "replay best validation": [f"{v:.4f}" for v in means["score_replay"]],
-                "live mean rank": [f"{v:.2f}" for v in live],
-                "replay mean rank": [f"{v:.2f}" for v in replay],
-            }), {})))  # fmt: skip
         reps = contents.repetitions
         out += [
             ("heading", "The grid"), ("text", self.discretisation(contents)),
@@ -101,6 +116,35 @@ class ReplayPage:
             ("heading", "Every replay"),
             ("table", render.Table(rounded(reps[PER_REPLAY]), {**HEADERS, "regret": "regret"})),
         ]  # fmt: skip
+        return out
+
+    def trust_blocks(self, contents: Contents, drawn) -> list[tuple[str, object]]:
+        """The verdict, the trial-level fidelity against its ceiling (figure, per epoch), then
+        the tuners' ranking with its interval, each tuner's percentile and spread."""
+        source, objective = contents.source, contents.objective
+        fid, found, said = source.fidelity, source.agreement, source.verdict
+        out = [("verdict" if said and said[0] == "agrees" else "unfair",
+                said[1] if said else describe(None, objective)),
+               ("subheading", "Trial by trial"), ("text", describe(fid, objective))]  # fmt: skip
+        if fid is not None:
+            out += [("image", drawn["fidelity"]), ("table", render.Table(epoch_table(fid), {}))]
+        out += [("subheading", "The tuners' ranking"), ("text", ranking_text(found, objective))]
+        if found is not None:
+            means, spread = found["means"], found["spread"].set_index("tuner")
+            out.append(("table", render.Table(pd.DataFrame({
+                "tuner": found["tuners"],
+                "live best validation": [f"{v:.4f}" for v in means["score_live"]],
+                "replay best validation": [f"{v:.4f}" for v in means["score_replay"]],
+                "live mean rank": [f"{v:.2f}" for v in found["live_ranks"]],
+                "replay mean rank": [f"{v:.2f}" for v in found["replay_ranks"]],
+                "live mean's percentile": [f"{spread.loc[t, 'percentile']:.0f}"
+                                           for t in found["tuners"]],
+                "live SD": [f"{spread.loc[t, 'live_sd']:.4f}" for t in found["tuners"]],
+                "replay SD": [f"{spread.loc[t, 'replay_sd']:.4f}" for t in found["tuners"]],
+            }), {})))  # fmt: skip
+            out.append(("text", "Means and ranks over the seeds both have; percentile and "
+                                "standard deviations (SD) of best validation over every live "
+                                "and every replayed repetition of each tuner."))  # fmt: skip
         return out
 
     def discretisation(self, contents: Contents) -> str:
@@ -119,17 +163,44 @@ class ReplayPage:
         )
 
     def aggregates(self, contents: Contents) -> dict:
-        found = contents.source.agreement
         return {
             "regret": {r.tuner: round(float(r.regret), 6) for r in contents.summary.itertuples()},
-            "agreement": None if found is None else {
-                "seeds": found["seeds"], "kendall_tau": found["tau"], "p": found["p"],
-                "same_order": found["same_order"], "same_first": found["same_first"],
-            },
-        }  # fmt: skip
+            **trust_record(contents.source),
+        }
 
     def write_own(self, contents: Contents, drawn, out_dir: Path) -> None:
-        pass
+        """The verdict the main report quotes (and DVC shows as a metric)."""
+        write_json(self.verdict_path, trust_record(contents.source))
+
+
+def _rounded(value, digits: int = 4):
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return [_rounded(v, digits) for v in value]
+    return None if value != value else round(float(value), digits)  # NaN: None
+
+
+def trust_record(source) -> dict:
+    """The verdict and the numbers under it, for aggregates.json and the main report."""
+    fid, found, said = source.fidelity, source.agreement, source.verdict
+    return {
+        "verdict": said[0] if said else None,
+        "reason": said[1] if said else describe(None, ""),
+        "fidelity": None if fid is None else {
+            "trials": fid.trials, "searches": fid.searches, "training_seeds": fid.seeds,
+            **{name: _rounded(getattr(fid, name)) for name in (
+                "rho", "rho_ci", "matched", "ceiling", "gap_ci", "mad", "mad_matched",
+                "mad_ceiling", "mad_gap_ci", "bias", "bias_ci")},
+        },
+        "agreement": None if found is None else {
+            "seeds": found["seeds"], "kendall_tau": _rounded(found["tau"]),
+            "tau_ci": _rounded(found["tau_ci"]), "p": _rounded(found["p"]),
+            "same_order": found["same_order"], "same_first": found["same_first"],
+            "percentile": {r.tuner: _rounded(r.percentile, 1)
+                           for r in found["spread"].itertuples()},
+        },
+    }  # fmt: skip
 
 
 def cost_text(contents: Contents) -> str:

@@ -13,10 +13,13 @@ from typing import Protocol
 import pandas as pd
 
 from bloomtune.files import read_json
+from bloomtune.replay.evaluator import Table
 from bloomtune.reporting.fairness import fairness
-from bloomtune.reporting.landscape import Landscape, agreement
+from bloomtune.reporting.fidelity import fidelity
+from bloomtune.reporting.landscape import Landscape
 from bloomtune.reporting.overhead import overhead_shares
 from bloomtune.reporting.runs import Run, hyperparameters_text, run_folder
+from bloomtune.reporting.trust import agreement, verdict
 
 
 class RunSource(Protocol):
@@ -110,14 +113,18 @@ class LiveRuns:
 
 class ReplayedRuns:
     """Each tuner's searches replayed against the table (results/replay/{tuner}/seed_{seed}),
-    checked against the live searches of the seeds both have."""
+    checked against the live searches: every live trial against the table at its grid point
+    (reporting/fidelity.py), and the tuners' ranking on the seeds both have
+    (reporting/trust.py)."""
 
     test_label = "test accuracy (the table's)"
     wall_note = " Wall time: the table's seconds, not measured."
 
-    def __init__(self, replay_dir: Path, table_path: Path, tuning_dir: Path, live_seeds):
+    def __init__(self, replay_dir: Path, table_path: Path, tuning_dir: Path, live_seeds,
+                 grid: dict):  # fmt: skip
         self.replay_dir, self.table_path = Path(replay_dir), Path(table_path)
         self.tuning_dir, self.live_seeds = Path(tuning_dir), tuple(live_seeds)
+        self.grid = dict(grid)
 
     def load(self, tuners, seeds) -> list[Run]:
         runs = []
@@ -130,8 +137,8 @@ class ReplayedRuns:
         return runs
 
     def prepare(self, contents) -> None:
-        table = pd.read_parquet(self.table_path)
-        self.landscape = Landscape(table, contents.objective, contents.space.names)
+        self.frame = pd.read_parquet(self.table_path)
+        self.landscape = Landscape(self.frame, contents.objective, contents.space.names)
 
     def row(self, run: Run, area: float) -> dict:
         best, totals = run.best, run.best["totals"]
@@ -153,17 +160,24 @@ class ReplayedRuns:
         regret = reps.groupby("tuner", sort=False)["regret"].mean()
         contents.summary["regret"] = contents.summary["tuner"].map(regret)
         scores = reps[["tuner", "seed"]].assign(score=reps["best_validation"])
-        self.agreement = agreement(self._live(contents), scores, contents.objective)
+        trials, best = self._live(contents)
+        self.agreement = agreement(best, scores, contents.objective)
+        table = Table(self.frame, contents.space)
+        self.fidelity = fidelity(trials, table, contents.space, self.grid, contents.objective)
+        self.verdict = verdict(self.fidelity, self.agreement)
 
-    def _live(self, contents) -> pd.DataFrame:
-        """The live searches' best validation scores for the seeds both have."""
-        rows = []
+    def _live(self, contents) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Every live search's trials (with its seed as `search_seed`) and best score."""
+        trials, best = [], []
         for tuner in contents.settings.tuners:
-            for seed in sorted(set(self.live_seeds) & set(contents.settings.seeds)):
-                best = run_folder(self.tuning_dir, tuner, seed) / "best.json"
-                if best.exists():
-                    rows.append({"tuner": tuner, "seed": seed, "score": read_json(best)["score"]})
-        return pd.DataFrame(rows, columns=["tuner", "seed", "score"])
+            for seed in self.live_seeds:
+                folder = run_folder(self.tuning_dir, tuner, seed)
+                if (folder / "best.json").exists():
+                    best.append({"tuner": tuner, "seed": seed,
+                                 "score": read_json(folder / "best.json")["score"]})  # fmt: skip
+                    trials.append(pd.read_csv(folder / "trials.csv").assign(search_seed=seed))
+        return (pd.concat(trials, ignore_index=True) if trials else pd.DataFrame(),
+                pd.DataFrame(best, columns=["tuner", "seed", "score"]))  # fmt: skip
 
     def size(self, contents) -> int:
         return len(self.landscape.per_config)  # a replay's trials are the grid's points

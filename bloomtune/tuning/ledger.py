@@ -34,7 +34,27 @@ def ledger_columns(hp_names: list[str]) -> list[str]:
         "overhead_s",
         "peak_rss_mb",
         "failure_reason",
+        "curve",
     ]
+
+
+def curve_text(history: list[dict], objective: str) -> str:
+    """A trial's objective at every epoch it trained, as `epoch:value` pairs ("1:0.25 2:0.31";
+    a continued trial's start at its first epoch, not 1): what a replay's fidelity is measured
+    on, epoch by epoch."""
+    return " ".join(f"{h['epoch']}:{_number(h.get(objective))}" for h in history)
+
+
+def _number(value) -> str:
+    return "nan" if value is None else repr(float(value))
+
+
+def curve_values(text) -> dict[int, float]:
+    """A ledger row's curve read back: epoch -> objective (empty for a row without one)."""
+    if not isinstance(text, str) or not text.strip():
+        return {}
+    pairs = (item.split(":") for item in text.split())
+    return {int(epoch): float(value) for epoch, value in pairs}
 
 
 class Ledger:
@@ -80,9 +100,11 @@ class Ledger:
         cpu_s: float = 0.0,
         overhead_s: float = 0.0,
         peak_rss_mb: float | None = None,
+        history: list[dict] = (),
     ) -> dict:
         """A ledger row; `best` is the epoch record where the objective peaked, if any;
-        `peak_rss_mb` the process's peak memory when the trial ended (None: not measured)."""
+        `peak_rss_mb` the process's peak memory when the trial ended (None: not measured);
+        `history` the epochs it trained (its curve)."""
         return {
             "tuner": self.tuner,
             "trial": int(trial),
@@ -100,6 +122,7 @@ class Ledger:
             "overhead_s": round(overhead_s, 3),
             "peak_rss_mb": peak_rss_mb,
             "failure_reason": " ".join(reason.split())[:300] if status == "failed" else "",
+            "curve": curve_text(history, self.objective),
         }
 
     def append(self, row: dict) -> None:

@@ -226,6 +226,7 @@ class TrialRunner:
             cpu_s=clock.cpu_s,
             overhead_s=clock.overhead_s,
             peak_rss_mb=peak_rss_mb(),
+            history=clock.history,
         )
 
 

@@ -1,0 +1,167 @@
+"""How far to trust a replay: every live trial against the table at its grid point, against the
+table's own noise ceiling; the tuners' ranking with a bootstrap interval; the verdict's three
+cases (bloomtune/reporting/fidelity.py, trust.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bloomtune.replay.evaluator import Table
+from bloomtune.replay.grid import configurations
+from bloomtune.reporting.fidelity import RESAMPLES, fidelity
+from bloomtune.reporting.trust import AGREES, DISAGREES, ORDERING, agreement, verdict
+from bloomtune.space import SearchSpace
+from bloomtune.tuning.ledger import curve_text
+
+SPACE = SearchSpace.from_params({
+    "filters": {"type": "categorical", "choices": [64, 128]},
+    "strides": {"type": "categorical", "choices": [1, 2, 3]},
+    "learning_rate": {"type": "float", "low": 1.0e-5, "high": 1.0e-3, "log": True},
+})  # fmt: skip
+GRID = {"learning_rate": [1.0e-5, 1.0e-4, 1.0e-3]}
+CONFIGS = configurations(SPACE, GRID)  # 18
+EPOCHS = 3
+
+
+def _curve(config: int, noise: float = 0.0) -> list[float]:
+    """A configuration's validation accuracy per epoch: rising, its level set by the config."""
+    top = 0.2 + 0.6 * ((config * 7) % 18) / 17 + noise
+    return [top * e / EPOCHS for e in range(1, EPOCHS + 1)]
+
+
+def _table(seed_noise: dict[int, list[float]]) -> Table:
+    """Every configuration for each training seed, seed s's curve shifted by seed_noise[s][c]."""
+    rows = []
+    for config, hp in enumerate(CONFIGS):
+        for seed, noise in seed_noise.items():
+            for epoch, value in enumerate(_curve(config, noise[config]), start=1):
+                rows.append({"config": config, **hp, "seed": seed, "epoch": epoch,
+                             "status": "complete", "failure_reason": "", "loss": 1.0 / epoch,
+                             "val_accuracy": value, "val_loss": 1.0 - value,
+                             "test_accuracy": value, "test_loss": 1, "seconds": 1})  # fmt: skip
+    return Table(pd.DataFrame(rows), SPACE)
+
+
+def _live(shift) -> pd.DataFrame:
+    """Four live searches of two tuners, each trying every configuration once, trained through
+    `epochs_run` epochs, the learning rate off the grid (snapped to it); `shift(config, i)` adds
+    to the live curve of the i-th trial overall."""
+    rows, i = [], 0
+    for tuner in ("a", "b"):
+        for seed in (1, 2):
+            for trial, hp in enumerate(CONFIGS):
+                config = CONFIGS.index(hp)
+                curve = _curve(config, shift(config, i))
+                run = 2 + (trial % 2)  # some stopped at epoch 2, as a pruner would
+                history = [{"epoch": e, "val_accuracy": v}
+                           for e, v in enumerate(curve[:run], start=1)]  # fmt: skip
+                rows.append({"tuner": tuner, "search_seed": seed, "trial": trial,
+                             "status": "complete" if run == 3 else "pruned",
+                             **hp, "learning_rate": hp["learning_rate"] * 1.2,
+                             "score": max(curve[:run]),
+                             "curve": curve_text(history, "val_accuracy")})  # fmt: skip
+                i += 1
+    rows.append({"tuner": "a", "search_seed": 1, "trial": 99, "status": "failed", **CONFIGS[0],
+                 "score": None, "curve": ""})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_live_trials_that_are_the_tables_own_curves_reach_fidelity_and_ceiling_one():
+    table = _table({1: [0.0] * 18, 2: [0.0] * 18})
+    fid = fidelity(_live(lambda c, i: 0.0), table, SPACE, GRID, "val_accuracy")
+    assert fid.trials == 72 and fid.searches == 4 and fid.skipped == {"failed live": 1}
+    assert fid.rho == pytest.approx(1) and fid.matched == pytest.approx(1)
+    assert fid.ceiling == pytest.approx(1)
+    assert fid.mad == pytest.approx(0) and fid.bias == pytest.approx(0)
+    # a trial stopped at epoch 2 is compared with the table's best over epochs 1..2
+    stopped = fid.pairs[fid.pairs["trial"] % 2 == 0].iloc[0]
+    assert stopped["live"] == pytest.approx(stopped["table"])
+    assert stopped["table"] == pytest.approx(_curve(0)[1])
+    assert list(fid.per_epoch["n"]) == [72, 72, 36]
+    assert verdict(fid, None)[0] == AGREES
+
+
+def test_noise_in_the_live_trials_puts_them_below_the_ceiling_by_that_noise():
+    table = _table({1: [0.0] * 18, 2: [0.0] * 18})  # the table's seeds agree: ceiling 1, MAD 0
+    eps = 0.08
+    fid = fidelity(_live(lambda c, i: eps if i % 2 else -eps), table, SPACE, GRID,
+                   "val_accuracy")  # fmt: skip
+    pairs = fid.pairs
+    # the final score's noise is eps scaled by the epoch the trial stopped at (best = last)
+    scale = np.where(pairs["trial"] % 2 == 0, 2 / 3, 1.0)
+    assert fid.mad == pytest.approx(np.mean(eps * scale))
+    assert fid.mad_ceiling == pytest.approx(0) and fid.ceiling == pytest.approx(1)
+    assert fid.mad_matched - fid.mad_ceiling == pytest.approx(np.mean(eps * scale))
+    expected = stats.spearmanr(pairs["live"], pairs["table"]).statistic
+    assert fid.rho == pytest.approx(expected) and fid.rho < 1
+    assert fid.mad_gap_ci[0] > 0  # farther than the table's own seeds, and shown so
+    kind, reason = verdict(fid, None)
+    assert kind == ORDERING and "farther from the table" in reason
+
+
+def test_training_noise_alone_stays_within_the_ceiling():
+    rng = np.random.default_rng(3)
+    noise = {s: list(rng.normal(0, 0.03, 18)) for s in (1, 2, 3)}
+    draws = rng.normal(0, 0.03, 200)  # a live trial: one more training draw
+    fid = fidelity(_live(lambda c, i: draws[i]), _table(noise), SPACE, GRID, "val_accuracy")
+    assert 0.5 < fid.ceiling < 1 and fid.gap_ci[0] <= 0 <= fid.gap_ci[1]
+    assert verdict(fid, None)[0] == AGREES
+
+
+def test_live_scores_unrelated_to_the_table_do_not_agree():
+    table = _table({1: [0.0] * 18, 2: [0.0] * 18})
+    # the live level runs against the table's: the best configuration live is its worst
+    fid = fidelity(_live(lambda c, i: -1.2 * (0.6 * ((c * 7) % 18) / 17)), table, SPACE, GRID,
+                   "val_accuracy")  # fmt: skip
+    assert fid.rho < 0
+    kind, reason = verdict(fid, None)
+    assert kind == DISAGREES and "do not rise with the table's" in reason
+    assert verdict(None, None) is None
+
+
+def test_the_ranking_interval_is_a_bootstrap_over_the_shared_seeds():
+    tuners = ["t1", "t2", "t3", "t4"]
+    live_scores = {1: [0.9, 0.8, 0.7, 0.6], 2: [0.8, 0.9, 0.6, 0.7], 3: [0.7, 0.6, 0.9, 0.8],
+                   4: [0.9, 0.7, 0.8, 0.6]}  # fmt: skip
+    replay_scores = {1: [0.85, 0.75, 0.8, 0.6], 2: [0.9, 0.8, 0.7, 0.6], 3: [0.6, 0.7, 0.9, 0.8],
+                     4: [0.8, 0.9, 0.7, 0.6], 5: [0.7, 0.7, 0.7, 0.7]}  # fmt: skip
+
+    def frame(scores):
+        return pd.DataFrame([{"tuner": t, "seed": s, "score": v} for s, vs in scores.items()
+                             for t, v in zip(tuners, vs, strict=True)])  # fmt: skip
+
+    found = agreement(frame(live_scores), frame(replay_scores), "val_accuracy")
+    # by hand: ranks within each shared seed (1 best), resample the seeds, tau of mean ranks
+    seeds = [1, 2, 3, 4]
+    live = np.array([stats.rankdata([-v for v in live_scores[s]]) for s in seeds])
+    replay = np.array([stats.rankdata([-v for v in replay_scores[s]]) for s in seeds])
+    idx = np.random.default_rng(0).integers(0, 4, (RESAMPLES, 4))
+    taus = np.nan_to_num([stats.kendalltau(live[i].mean(axis=0), replay[i].mean(axis=0))
+                          .statistic for i in idx])  # undefined (all tied): 0  # fmt: skip
+    assert found["tau_ci"] == pytest.approx(tuple(np.percentile(taus, [2.5, 97.5])))
+    assert found["tau"] == pytest.approx(
+        stats.kendalltau(live.mean(axis=0), replay.mean(axis=0)).statistic
+    )
+    spread = found["spread"].set_index("tuner")
+    # live t1: 0.825 over 4 seeds; the replay's means of 4 of its 5 repetitions, by hand
+    mine = np.array([replay_scores[s][0] for s in range(1, 6)])
+    means = mine[np.random.default_rng(0).integers(0, 5, (RESAMPLES, 4))].mean(axis=1)
+    tie = np.isclose(means, 0.825)
+    expected = 100 * (np.sum((means < 0.825) & ~tie) + 0.5 * np.sum(tie)) / RESAMPLES
+    assert spread.loc["t1", "percentile"] == pytest.approx(expected)
+    assert spread.loc["t1", "live_sd"] == pytest.approx(np.std([0.9, 0.8, 0.7, 0.9], ddof=1))
+    assert spread.loc["t1", "replay_sd"] == pytest.approx(np.std(mine, ddof=1))
+
+
+def test_a_reversed_ranking_does_not_agree_however_close_the_trials():
+    table = _table({1: [0.0] * 18, 2: [0.0] * 18})
+    fid = fidelity(_live(lambda c, i: 0.0), table, SPACE, GRID, "val_accuracy")
+    reversed_ranks = {"tau_ci": (-1.0, -0.4)}
+    kind, reason = verdict(fid, reversed_ranks)
+    assert kind == DISAGREES and "in reverse" in reason
+    assert not math.isnan(fid.rho_ci[0])
