@@ -143,6 +143,7 @@ class ReplaySettings:
 
     searches: tuple  # of TuneSettings
     grid: MappingProxyType
+    model: str = "grid"  # or "surrogate" (replay/surrogate.py)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,8 @@ def _tabulate(sections, tuner, seed):
 
 def _replay(sections, tuner, seed):
     searches = tuple(_tune(sections, tuner, s) for s in range(1, sections["replay.seeds"] + 1))
-    return ReplaySettings(searches, MappingProxyType(dict(sections["tabulate.grid"])))
+    return ReplaySettings(searches, MappingProxyType(dict(sections["tabulate.grid"])),
+                          sections["replay.model"])  # fmt: skip
 
 
 def _best_epoch(sections, tuner, seed):

@@ -35,8 +35,8 @@ STAGE_SECTIONS = {
                  "search_space", "tabulate"],
     "table": ["tabulate.shards"],
     "replay": ["seed", "train", "tuning", "model", "search_space", "tuners.{tuner}",
-               "tabulate.grid", "replay.seeds"],
-    "replay_report": ["report", "tuners", "seeds", "tabulate", "replay.seeds"],
+               "tabulate.grid", "replay.seeds", "replay.model"],
+    "replay_report": ["report", "tuners", "seeds", "tabulate", "replay.seeds", "replay.model"],
 }  # fmt: skip
 
 

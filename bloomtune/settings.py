@@ -81,6 +81,7 @@ class ReplayReportSettings:
     grid: MappingProxyType
     tabulate_seeds: int
     live_seeds: tuple  # params `seeds`: the live repetitions the replay is checked against
+    model: str = "grid"  # replay.model: what the replay's trials read (replay/surrogate.py)
 
 
 def _download(sections, tuner, seed):
@@ -110,6 +111,7 @@ def _replay_report(sections, tuner, seed):
     return ReplayReportSettings(
         _report_over(sections, range(1, sections["replay.seeds"] + 1)),
         MappingProxyType(dict(tabulate["grid"])), tabulate["seeds"], tuple(sections["seeds"]),
+        sections["replay.model"],
     )  # fmt: skip
 
 

@@ -20,7 +20,8 @@ def work(args, settings):
     from bloomtune.reporting.report import build_report
     from bloomtune.reporting.sources import ReplayedRuns
 
-    runs = ReplayedRuns(args.replay, args.table, args.tuning, settings.live_seeds, settings.grid)
+    runs = ReplayedRuns(args.replay, args.table, args.tuning, settings.live_seeds, settings.grid,
+                        settings.model)  # fmt: skip
     build_report(ReplayPage(settings, args.verdict), settings.report, runs, args.out)
 
 

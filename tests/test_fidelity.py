@@ -13,7 +13,7 @@ from scipy import stats
 
 from bloomtune.replay.evaluator import Table
 from bloomtune.replay.grid import configurations
-from bloomtune.reporting.fidelity import RESAMPLES, fidelity
+from bloomtune.reporting.fidelity import RESAMPLES, GridCurves, fidelity
 from bloomtune.reporting.trust import AGREES, DISAGREES, ORDERING, agreement, verdict
 from bloomtune.space import SearchSpace
 from bloomtune.tuning.ledger import curve_text
@@ -34,7 +34,7 @@ def _curve(config: int, noise: float = 0.0) -> list[float]:
     return [top * e / EPOCHS for e in range(1, EPOCHS + 1)]
 
 
-def _table(seed_noise: dict[int, list[float]]) -> Table:
+def _table(seed_noise: dict[int, list[float]]) -> GridCurves:
     """Every configuration for each training seed, seed s's curve shifted by seed_noise[s][c]."""
     rows = []
     for config, hp in enumerate(CONFIGS):
@@ -44,7 +44,7 @@ def _table(seed_noise: dict[int, list[float]]) -> Table:
                              "status": "complete", "failure_reason": "", "loss": 1.0 / epoch,
                              "val_accuracy": value, "val_loss": 1.0 - value,
                              "test_accuracy": value, "test_loss": 1, "seconds": 1})  # fmt: skip
-    return Table(pd.DataFrame(rows), SPACE)
+    return GridCurves(Table(pd.DataFrame(rows), SPACE), SPACE, GRID, "val_accuracy")
 
 
 def _live(shift) -> pd.DataFrame:
@@ -73,7 +73,7 @@ def _live(shift) -> pd.DataFrame:
 
 def test_live_trials_that_are_the_tables_own_curves_reach_fidelity_and_ceiling_one():
     table = _table({1: [0.0] * 18, 2: [0.0] * 18})
-    fid = fidelity(_live(lambda c, i: 0.0), table, SPACE, GRID, "val_accuracy")
+    fid = fidelity(_live(lambda c, i: 0.0), table, SPACE, "val_accuracy")
     assert fid.trials == 72 and fid.searches == 4 and fid.skipped == {"failed live": 1}
     assert fid.rho == pytest.approx(1) and fid.matched == pytest.approx(1)
     assert fid.ceiling == pytest.approx(1)
@@ -89,8 +89,8 @@ def test_live_trials_that_are_the_tables_own_curves_reach_fidelity_and_ceiling_o
 def test_noise_in_the_live_trials_puts_them_below_the_ceiling_by_that_noise():
     table = _table({1: [0.0] * 18, 2: [0.0] * 18})  # the table's seeds agree: ceiling 1, MAD 0
     eps = 0.08
-    fid = fidelity(_live(lambda c, i: eps if i % 2 else -eps), table, SPACE, GRID,
-                   "val_accuracy")  # fmt: skip
+    live = _live(lambda c, i: eps if i % 2 else -eps)
+    fid = fidelity(live, table, SPACE, "val_accuracy")
     pairs = fid.pairs
     # the final score's noise is eps scaled by the epoch the trial stopped at (best = last)
     scale = np.where(pairs["trial"] % 2 == 0, 2 / 3, 1.0)
@@ -108,7 +108,7 @@ def test_training_noise_alone_stays_within_the_ceiling():
     rng = np.random.default_rng(3)
     noise = {s: list(rng.normal(0, 0.03, 18)) for s in (1, 2, 3)}
     draws = rng.normal(0, 0.03, 200)  # a live trial: one more training draw
-    fid = fidelity(_live(lambda c, i: draws[i]), _table(noise), SPACE, GRID, "val_accuracy")
+    fid = fidelity(_live(lambda c, i: draws[i]), _table(noise), SPACE, "val_accuracy")
     assert 0.5 < fid.ceiling < 1 and fid.gap_ci[0] <= 0 <= fid.gap_ci[1]
     assert verdict(fid, None)[0] == AGREES
 
@@ -116,8 +116,8 @@ def test_training_noise_alone_stays_within_the_ceiling():
 def test_live_scores_unrelated_to_the_table_do_not_agree():
     table = _table({1: [0.0] * 18, 2: [0.0] * 18})
     # the live level runs against the table's: the best configuration live is its worst
-    fid = fidelity(_live(lambda c, i: -1.2 * (0.6 * ((c * 7) % 18) / 17)), table, SPACE, GRID,
-                   "val_accuracy")  # fmt: skip
+    live = _live(lambda c, i: -1.2 * (0.6 * ((c * 7) % 18) / 17))
+    fid = fidelity(live, table, SPACE, "val_accuracy")
     assert fid.rho < 0
     kind, reason = verdict(fid, None)
     assert kind == DISAGREES and "do not rise with the table's" in reason
@@ -160,8 +160,65 @@ def test_the_ranking_interval_is_a_bootstrap_over_the_shared_seeds():
 
 def test_a_reversed_ranking_does_not_agree_however_close_the_trials():
     table = _table({1: [0.0] * 18, 2: [0.0] * 18})
-    fid = fidelity(_live(lambda c, i: 0.0), table, SPACE, GRID, "val_accuracy")
+    fid = fidelity(_live(lambda c, i: 0.0), table, SPACE, "val_accuracy")
     reversed_ranks = {"tau_ci": (-1.0, -0.4)}
     kind, reason = verdict(fid, reversed_ranks)
     assert kind == DISAGREES and "in reverse" in reason
     assert not math.isnan(fid.rho_ci[0])
+
+
+LR5 = {"learning_rate": [1.0e-5, 3.16e-5, 1.0e-4, 3.16e-4, 1.0e-3]}
+
+
+def _smooth_table(seeds=(1, 2)) -> Table:
+    """val_accuracy a known function: linear in log10(lr) (0.1 per decade), +0.05 per stride,
+    +0.02 for 128 filters, rising over the epochs; seed 2 a little higher."""
+    rows = []
+    for config, hp in enumerate(configurations(SPACE, LR5)):
+        for seed in seeds:
+            top = (0.3 + 0.1 * (math.log10(hp["learning_rate"]) + 5) + 0.05 * hp["strides"]
+                   + 0.02 * (hp["filters"] == 128) + 0.01 * seed)  # fmt: skip
+            for epoch in range(1, EPOCHS + 1):
+                value = top * (0.6 + 0.2 * epoch)
+                rows.append({"config": config, **hp, "seed": seed, "epoch": epoch,
+                             "status": "complete", "failure_reason": "", "loss": 1 / epoch,
+                             "val_accuracy": value, "val_loss": 1 - value,
+                             "test_accuracy": value, "test_loss": 1, "seconds": 2})  # fmt: skip
+    return Table(pd.DataFrame(rows), SPACE)
+
+
+def test_the_curve_model_predicts_a_held_out_grid_value_of_a_known_function():
+    from sklearn.metrics import r2_score
+
+    from bloomtune.replay.surrogate import CurveModel, held_out_scores, validate
+
+    table = _smooth_table()
+    rows = validate(table, SPACE, LR5, EPOCHS, "val_accuracy", seed=1)
+    assert len(rows) == 5 * 6 * 2  # every configuration once per training seed
+    found = held_out_scores(rows, LR5)
+    inner = rows[rows["value"].between(2e-5, 5e-4)]
+    assert found["inner"]["n"] == len(inner) == 3 * 6 * 2
+    assert found["inner"]["r2"] == pytest.approx(r2_score(inner["table"], inner["predicted"]))
+    assert found["inner"]["rho"] == pytest.approx(
+        stats.spearmanr(inner["table"], inner["predicted"]).statistic
+    )
+    # between two seen values the extra trees interpolate: an inner value is predicted well,
+    # an end one (an extrapolation) only as its nearest seen value
+    assert found["inner"]["r2"] > 0.85 and found["inner"]["rho"] > 0.9
+    assert found["all"]["r2"] < found["inner"]["r2"]
+    # off the grid: halfway (on the log scale) between two grid values, halfway between curves
+    model = CurveModel(table, SPACE, LR5, EPOCHS, seed=1)
+    hp = {"filters": 64, "strides": 2, "learning_rate": 10**-4.25}
+    final = model.curve(hp, 1)[-1]["val_accuracy"]
+    near = [
+        table.curves[(table.index[key], 1)][-1]["val_accuracy"]
+        for key in (_key({**hp, "learning_rate": 1.0e-4}), _key({**hp, "learning_rate": 3.16e-5}))
+    ]
+    assert min(near) < final < max(near)
+    assert model.curve(hp, 1) == CurveModel(table, SPACE, LR5, EPOCHS, seed=1).curve(hp, 1)
+
+
+def _key(hp):
+    from bloomtune.replay.grid import key
+
+    return key(hp)

@@ -83,7 +83,8 @@ def test_the_replay_runs_beside_the_live_runs_and_a_new_seed_reruns_only_replays
     snakemake_project, replayed, tmp_path
 ):
     # One key turns the table and the replay on: no live job reruns, only the report (which
-    # links the replay's page); a replay seed more reruns the per-tuner replays and their page.
+    # links the replay's page and quotes its verdict); a replay seed more reruns the per-tuner
+    # replays, their page and the report.
     planned = snakemake_jobs(_edited(snakemake_project, tmp_path / "planned", REPLAY), SMOKE)
     assert set(planned) == REPLAYED | {"report"}
     results = replayed / "results"
@@ -103,13 +104,19 @@ def test_the_replay_runs_beside_the_live_runs_and_a_new_seed_reruns_only_replays
     assert "How far to trust the replay" in page and "Kendall" in page
     assert "over the 1 seed both have" in page  # live seed 1 is replayed too
     assert "replay/replay.html" in (results / "report" / "report.html").read_text()
+    # The main report quotes the replay's verdict (one training seed: never "within its noise")
+    found = json.loads((results / "metrics" / "replay.json").read_text())
+    assert found["verdict"] in ("ordering", "disagrees", None), found
+    assert found["reason"] in (results / "report" / "report.md").read_text()
+    assert found["reason"] in (results / "report" / "replay" / "replay.md").read_text()
     aggregates = json.loads((results / "report" / "replay" / "aggregates.json").read_text())
     assert aggregates["repetitions"] == 2 and set(aggregates["regret"]) == set(TUNERS)
     assert set(aggregates["independence"]) == set(TUNERS) and "Independent repetitions" in page
     project = clone(replayed, tmp_path / "more")
     edit(project / "config" / "smoke.yaml", "replay.seeds", 3)
     assert set(snakemake_jobs(project, SMOKE)) == {f"replay@{t}" for t in TUNERS} | {
-        "replay_report"
+        "replay_report",
+        "report",  # the report quotes the replay's verdict
     }
 
 

@@ -268,6 +268,33 @@ def test_the_replay_stage_writes_each_seeds_ledger_and_the_tables_test_measure(t
         assert best["score"] == row["val_accuracy"].item() and best["replay_s"] > 0
 
 
+def test_a_surrogate_replay_evaluates_suggestions_where_they_lie(tmp_path):
+    # replay.model: surrogate: the ledger records the suggestion itself, off the grid; its
+    # curve is the model's, the same in a second job; the grid's failures stay failures.
+    from dataclasses import replace
+
+    from bloomtune.model_settings import ReplaySettings
+    from bloomtune.replay.search import replay_tuner
+
+    settings = tune_settings("optuna_tpe", SPACE, max_trials=8, max_epochs=EPOCHS)
+    _table(settings.space).to_parquet(tmp_path / "table.parquet")
+    replays = ReplaySettings(tuple(replace(settings, seed=s) for s in (1, 2)), GRID, "surrogate")
+    for out in ("a", "b"):
+        replay_tuner(replays, tmp_path / "table.parquet", tmp_path / out)
+    trials = []
+    for seed in (1, 2):
+        first, again = (pd.read_csv(tmp_path / out / f"seed_{seed}" / "trials.csv")
+                        for out in ("a", "b"))  # fmt: skip
+        assert first[STABLE].equals(again[STABLE])
+        trials.append(first)
+    trials = pd.concat(trials)
+    assert not trials["learning_rate"].isin(GRID["learning_rate"]).any()
+    failed = trials[(trials["filters"] == 128) & (trials["strides"] == 1)]
+    assert (failed["status"] == "failed").all() and (failed["failure_reason"] == TOO_LARGE).all()
+    done = trials[trials["status"] == "complete"]
+    assert len(done) and done["score"].between(0.3, 0.5).all()  # within the table's range
+
+
 def test_a_table_lacking_configurations_is_refused_before_any_replay(tmp_path):
     # It replayed, failing those trials ("not in the table"), and ended well.
     from bloomtune.errors import DataError

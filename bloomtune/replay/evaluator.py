@@ -72,10 +72,13 @@ class Table:
 
 
 class TableEvaluator:
-    """Replays one repetition of a search against a Table."""
+    """Replays one repetition of a search against a Table: at the suggestion's nearest grid
+    point, or with `model` (replay/surrogate.py's CurveModel, `replay.model: surrogate`) where
+    the suggestion lies."""
 
-    def __init__(self, table: Table, space: SearchSpace, grid: dict, seed: int):
+    def __init__(self, table: Table, space: SearchSpace, grid: dict, seed: int, model=None):
         self.table, self.space, self.grid, self.seed = table, space, grid, seed
+        self.model = model
         self.assigned: dict[int, int] = {}
 
     def tabulated_seed(self, trial: int, parent: int | None = None) -> int:
@@ -90,11 +93,21 @@ class TableEvaluator:
         return seed
 
     def resolve(self, hp: dict) -> dict:
-        """The grid point a suggestion is evaluated at (what the ledger records)."""
+        """Where a suggestion is evaluated (what the ledger records): its nearest grid point,
+        or with a curve model the suggestion itself."""
+        if self.model is not None:
+            given = {k: v for k, v in hp.items() if v is not None}
+            return self.space.active({**snap(self.space, self.grid, hp), **given})
         return snap(self.space, self.grid, hp)
 
+    def curve(self, hp: dict, seed: int) -> list[dict]:
+        if self.model is not None:
+            return self.model.curve(hp, seed)
+        return self.table.curves[(self.configuration(hp), seed)]
+
     def configuration(self, hp: dict) -> int:
-        snapped = self.resolve(hp)
+        """The table's number of the suggestion's nearest grid point."""
+        snapped = snap(self.space, self.grid, hp)
         try:
             return self.table.index[key(snapped)]
         except KeyError:
@@ -105,14 +118,13 @@ class TableEvaluator:
         seed = self.tabulated_seed(request.trial, request.parent)
         if (config, seed) in self.table.failures:
             raise TabulatedFailure(self.table.failures[(config, seed)])
-        for record in self.table.curves[(config, seed)][request.initial_epoch : request.epochs]:
+        for record in self.curve(request.hp, seed)[request.initial_epoch : request.epochs]:
             if on_epoch(dict(record)):
                 break
 
     def epoch(self, trial: int, hp: dict, epoch: int) -> dict:
         """The table's record of trial `trial`'s curve at `epoch` (its test metrics too)."""
-        curve = self.table.curves[(self.configuration(hp), self.assigned[trial])]
-        return next(r for r in curve if r["epoch"] == epoch)
+        return next(r for r in self.curve(hp, self.assigned[trial]) if r["epoch"] == epoch)
 
     def keep(self, request) -> None:
         """Nothing to keep: a continued trial reads its parent's curve from the table."""

@@ -26,11 +26,17 @@ TRIALS.setLevel(logging.WARNING)
 def replay_tuner(settings: ReplaySettings, table_path: Path, out_dir: Path) -> list[dict]:
     """Replay every search in `settings`; return their best.json records."""
     first: TuneSettings = settings.searches[0]
+    grid = dict(settings.grid)
     table = Table.read(table_path, first.space)
-    table.check_covers(first.space, dict(settings.grid), table_path)
+    table.check_covers(first.space, grid, table_path)
+    model = None
+    if settings.model == "surrogate":
+        from bloomtune.replay.surrogate import CurveModel
+
+        model = CurveModel(table, first.space, grid, first.budget.max_epochs, first.data_seed)
     started, results = time.perf_counter(), []
     for done, search in enumerate(settings.searches, start=1):
-        results.append(replay_one(search, table, dict(settings.grid), out_dir))
+        results.append(replay_one(search, table, grid, out_dir, model))
         elapsed = time.perf_counter() - started
         log.info("%s: replay %d of %d done (seed %d), ETA %s", first.tuner.name, done,
                  len(settings.searches), search.seed,
@@ -38,10 +44,12 @@ def replay_tuner(settings: ReplaySettings, table_path: Path, out_dir: Path) -> l
     return results
 
 
-def replay_one(settings: TuneSettings, table: Table, grid: dict, out_dir: Path) -> dict:
-    """One repetition: the search, its ledger and its best configuration's table record."""
+def replay_one(settings: TuneSettings, table: Table, grid: dict, out_dir: Path,
+               model=None) -> dict:  # fmt: skip
+    """One repetition: the search, its ledger and its best configuration's table record (with
+    `model`, a CurveModel: its predicted curves)."""
     began = time.perf_counter()
-    evaluator = TableEvaluator(table, settings.space, grid, settings.seed)
+    evaluator = TableEvaluator(table, settings.space, grid, settings.seed, model)
     rows = run_search(settings, evaluator, None, progress=TRIALS)
     seconds = time.perf_counter() - began
 

@@ -24,6 +24,7 @@ from scipy import stats
 from bloomtune.objective import sign
 from bloomtune.replay.evaluator import Table
 from bloomtune.replay.grid import key, snap
+from bloomtune.replay.surrogate import CurveModel, SurrogateCurves, held_out_scores, validate
 from bloomtune.space import SearchSpace
 from bloomtune.tuning.ledger import curve_values
 
@@ -34,8 +35,8 @@ CONFIDENCE = 0.95
 @dataclass
 class Fidelity:
     """The trial-level comparison (see the module's docstring); `pairs`: one row per compared
-    live trial (tuner, seed, trial, live, table, and the table's seeds); `per_epoch`: epoch, n,
-    rho, ceiling, mad, mad_ceiling; `skipped`: why the other live trials are not compared."""
+    live trial (tuner, seed, trial, live, table, and the table's seeds); `per_epoch`: epoch, n
+    and NAMES' measures but the bias; `skipped`: why the other live trials are not compared."""
 
     trials: int
     searches: int
@@ -69,48 +70,64 @@ def _choice(dim, value):
 
 
 def _best(values: list[float], way: int) -> float | None:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
+    finite = [v for v in values if _finite(v)]
     return max(finite, key=lambda v: way * v) if finite else None
 
 
-def points(trials: pd.DataFrame, table: Table, space: SearchSpace, grid: dict, objective: str):
-    """Each live trial's final score and its epochs, beside the table's at its grid point per
-    training seed: (final, epochs, skipped). `final`: tuner, seed, trial, live, seed_<s>...;
-    `epochs`: tuner, seed, trial, epoch, live, seed_<s>... (the table's at the same epoch)."""
-    way, seeds = sign(objective), table.seeds
+class GridCurves:
+    """The table's curves at a configuration's nearest grid point, per training seed: what a
+    replay with `replay.model: grid` hands a trial."""
+
+    def __init__(self, table: Table, space: SearchSpace, grid: dict, objective: str):
+        self.table, self.space, self.grid, self.objective = table, space, grid, objective
+        self.seeds = table.seeds
+
+    def curves(self, hp: dict) -> dict[int, dict[int, float]] | None:
+        """{seed: {epoch: objective}} at hp's grid point; None where the table failed it."""
+        active = {k: v for k, v in hp.items() if v is not None}
+        config = self.table.index.get(key(snap(self.space, self.grid, active)))
+        found = {s: self.table.curves.get((config, s)) for s in self.seeds}
+        if config is None or any(not c for c in found.values()):
+            return None
+        return {s: {r["epoch"]: r[self.objective] for r in c} for s, c in found.items()}
+
+
+def points(trials: pd.DataFrame, source, space: SearchSpace, objective: str):
+    """Each live trial's final score and its epochs, beside `source`'s curves at its
+    configuration per training seed (`source.curves(hp)`, as GridCurves): (final, epochs,
+    skipped). `final`: tuner, seed, trial, live, seed_<s>...; `epochs`: tuner, seed, trial,
+    epoch, live, seed_<s>... (the source's at the same epoch)."""
+    way, seeds = sign(objective), source.seeds
     final, epochs = [], []
     skipped = {"failed live": 0, "no curve recorded": 0, "failed in the table": 0}
     for row in trials.to_dict("records"):
         curve = curve_values(row.get("curve"))
-        if row["status"] == "failed":
+        live = _best(list(curve.values()), way)
+        if row["status"] == "failed" or (curve and live is None):
             skipped["failed live"] += 1
             continue
         if not curve:
             skipped["no curve recorded"] += 1
             continue
-        hp = {d.name: _choice(d, row.get(d.name)) for d in space}
-        config = table.index.get(key(snap(space, grid, {k: v for k, v in hp.items()
-                                                        if v is not None})))  # fmt: skip
-        tabulated = {s: {r["epoch"]: r[objective] for r in table.curves.get((config, s), [])}
-                     for s in seeds}  # fmt: skip
-        at = {s: [tabulated[s].get(e) for e in curve] for s in seeds}
+        found = source.curves({d.name: _choice(d, row.get(d.name)) for d in space})
+        at = {s: [(found[s] if found else {}).get(e) for e in curve] for s in seeds}
         scores = {s: _best(at[s], way) for s in seeds}
-        live = _best(list(curve.values()), way)
-        if config is None or any(v is None for v in scores.values()):
+        if any(v is None for v in scores.values()):
             skipped["failed in the table"] += 1
-            continue
-        if live is None:
-            skipped["failed live"] += 1
             continue
         ids = {"tuner": row["tuner"], "seed": row["search_seed"], "trial": row["trial"]}
         final.append({**ids, "live": live, **{f"seed_{s}": scores[s] for s in seeds}})
         for i, (epoch, value) in enumerate(curve.items()):
-            if value is not None and math.isfinite(value):
+            if all(_finite(v) for v in [value, *(at[s][i] for s in seeds)]):
                 epochs.append({**ids, "epoch": epoch, "live": value,
                                **{f"seed_{s}": at[s][i] for s in seeds}})  # fmt: skip
     columns = ["tuner", "seed", "trial", "live", *[f"seed_{s}" for s in seeds]]
     per_epoch = pd.DataFrame(epochs, columns=[*columns[:3], "epoch", *columns[3:]])
     return pd.DataFrame(final, columns=columns), per_epoch, skipped
+
+
+def _finite(value) -> bool:
+    return value is not None and math.isfinite(value)
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -186,21 +203,20 @@ def cluster_intervals(frame: pd.DataFrame, seeds: list[int], seed: int = 0) -> d
     return {n: (float(lo), float(hi)) for n, lo, hi in zip(names, low, high, strict=True)}
 
 
-def fidelity(trials: pd.DataFrame, table: Table, space: SearchSpace, grid: dict,
-             objective: str) -> Fidelity | None:  # fmt: skip
-    """The trial-level fidelity of `table` against the live `trials` (ledger rows with a
-    `search_seed` column); None without three comparable trials."""
-    final, epochs, skipped = points(trials, table, space, grid, objective)
+def fidelity(trials: pd.DataFrame, source, space: SearchSpace, objective: str) -> Fidelity | None:
+    """The trial-level fidelity of `source`'s curves (GridCurves: the table at the nearest grid
+    point) against the live `trials` (ledger rows with a `search_seed` column); None without
+    three comparable trials."""
+    final, epochs, skipped = points(trials, source, space, objective)
     if len(final) < 3:
         return None
-    seeds = table.seeds
+    seeds = source.seeds
     m = dict(zip(NAMES, measures(*_arrays(final, seeds)), strict=True))
     per_epoch = []
     for epoch, at in epochs.groupby("epoch", sort=True):
         e = dict(zip(NAMES, measures(*_arrays(at, seeds)), strict=True))
-        per_epoch.append({"epoch": int(epoch), "n": len(at), "rho": e["rho"],
-                          "ceiling": e["ceiling"], "mad": e["mad"],
-                          "mad_ceiling": e["mad_ceiling"]})  # fmt: skip
+        per_epoch.append({"epoch": int(epoch), "n": len(at),
+                          **{n: e[n] for n in NAMES if n != "bias"}})  # fmt: skip
     searches = int(final.groupby(["tuner", "seed"]).ngroups)
     ci = cluster_intervals(final, seeds)
     several = len(seeds) >= 2
@@ -234,7 +250,7 @@ def describe(fid: Fidelity | None, objective: str) -> str:
         )
     skipped = "; ".join(f"{n} {why}" for why, n in fid.skipped.items())
     said = (
-        f"Every live trial ({fid.trials} of {counted(fid.searches, 'live search')}"
+        f"Every live trial ({fid.trials} trials of {fid.searches} live searches"
         + (f"; not compared: {skipped}" if skipped else "")
         + f") snapped to its grid point, its best {objective} against the table's there over "
         f"the same epochs (the mean over its {counted(fid.seeds, 'training seed')}): Spearman's "
@@ -265,14 +281,64 @@ def counted(n: int, noun: str) -> str:
 
 
 def epoch_table(fid: Fidelity) -> pd.DataFrame:
-    """Per epoch: how many live epochs, their rho and MAD against the table, and the ceiling."""
+    """Per epoch: how many live epochs, their rho and mean absolute difference against the
+    table's mean and against its other seeds (as the ceiling is), and the ceiling's."""
     per = fid.per_epoch
 
     def shown(values, digits):
         return [("" if math.isnan(v) else f"{v:.{digits}f}") for v in values]
 
     return pd.DataFrame({
-        "epoch": per["epoch"], "live epochs": per["n"], "rho": shown(per["rho"], 2),
-        "ceiling rho": shown(per["ceiling"], 2), "mean abs. difference": shown(per["mad"], 3),
+        "epoch": per["epoch"].astype(str), "live epochs": per["n"].astype(str),
+        "rho": shown(per["rho"], 2), "rho, other seeds": shown(per["matched"], 2),
+        "ceiling rho": shown(per["ceiling"], 2), "abs. difference": shown(per["mad"], 3),
+        "to other seeds": shown(per["mad_matched"], 3),
         "ceiling difference": shown(per["mad_ceiling"], 3),
     })  # fmt: skip
+
+
+def between_grid_values(table: Table, space: SearchSpace, grid: dict, objective: str,
+                        trials: pd.DataFrame, settings: dict) -> dict | None:  # fmt: skip
+    """The curve model, measured: its leave-one-grid-value-out scores and its trial-level
+    fidelity against the live `trials` at their own values (reporting/fidelity.py); `settings`:
+    a replay's best.json settings (its epochs and data seed). None for a space with no range."""
+    if all(d.choices is not None for d in space):
+        return None
+    epochs, seed = settings["budget"]["max_epochs"], settings["data_seed"]
+    held = validate(table, space, grid, epochs, objective, seed)
+    model = CurveModel(table, space, grid, epochs, seed)
+    return {
+        "held_out": held,
+        "scores": held_out_scores(held, grid),
+        "fidelity": fidelity(trials, SurrogateCurves(model, objective), space, objective),
+    }
+
+
+def between_text(found: dict | None, model: str, grid: Fidelity | None, objective: str) -> str:
+    """The curve model in words: its held-out scores, and its fidelity beside the grid's."""
+    if found is None:
+        return (
+            "Every dimension of the space is categorical: the grid is the space, no curve model."
+        )
+    scores, fid = found["scores"], found["fidelity"]
+
+    def held(s):
+        if s["rho"] is None:
+            return f"too few to score ({s['n']})"
+        return f"Spearman's rho {s['rho']:.2f} and R² {s['r2']:.2f} over {s['n']}"
+
+    said = (
+        "Between grid values: a curve model of the table (scikit-learn's extremely randomised "
+        "trees, one per training seed, each predicting whole curves; `replay.model: surrogate` "
+        f"replays with it, this replay used `{model}`). With one grid value left out at a "
+        f"time it predicts the left-out configurations' best {objective}: "
+        f"{held(scores['all'])} (configuration, seed) pairs; over the inner values alone "
+        f"{held(scores['inner'])} (an end value is an extrapolation, which trees cannot make)."
+    )
+    if fid is not None and grid is not None:
+        said += (
+            f" Against the live trials at their own values: rho {fid.rho:.2f}, mean absolute "
+            f"difference {fid.mad:.3f}; the grid's nearest point: rho {grid.rho:.2f}, "
+            f"{grid.mad:.3f}."
+        )
+    return said

@@ -256,7 +256,8 @@ def fidelity(pairs: pd.DataFrame, per_epoch: pd.DataFrame, objective: str, path,
              colours: dict) -> Path:  # fmt: skip
     """Left: each live trial's best score against the table's at its grid point (the mean over
     the table's training seeds), one colour per tuner, the diagonal where they would agree.
-    Right: per epoch, Spearman's rho of live against table and the noise ceiling."""
+    Right: per epoch, Spearman's rho of live against the table (its mean, and its other seeds as
+    the ceiling is) and the noise ceiling."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     ax = axes[0]
     for tuner, rows in pairs.groupby("tuner", sort=False):
@@ -272,11 +273,30 @@ def fidelity(pairs: pd.DataFrame, per_epoch: pd.DataFrame, objective: str, path,
     ax = axes[1]
     ax.plot(per_epoch["epoch"], per_epoch["rho"], marker="o", label="live against table")
     if per_epoch["ceiling"].notna().any():
+        ax.plot(per_epoch["epoch"], per_epoch["matched"], marker="^",
+                label="live against the table's other seeds")  # fmt: skip
         ax.plot(per_epoch["epoch"], per_epoch["ceiling"], marker="s", ls="--", color="0.4",
-                label="noise ceiling (seed against seeds)")  # fmt: skip
+                label="noise ceiling (a seed against the others)")  # fmt: skip
     ax.set_xlabel("epoch")
     ax.set_ylabel("Spearman's rho")
     ax.set_xticks(per_epoch["epoch"])
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def held_out(frame: pd.DataFrame, objective: str, path) -> Path:
+    """The curve model's leave-one-grid-value-out predictions against the table, one colour per
+    left-out value, the diagonal where they agree."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for (dimension, value), rows in frame.groupby(["dimension", "value"], sort=True):
+        ax.scatter(rows["table"], rows["predicted"], s=14, alpha=0.7,
+                   label=f"{dimension} = {value:g}")  # fmt: skip
+    ends = [min(frame["table"].min(), frame["predicted"].min()),
+            max(frame["table"].max(), frame["predicted"].max())]  # fmt: skip
+    ax.plot(ends, ends, color="0.4", lw=1, ls="--")
+    ax.set_xlabel(f"table's best {objective}")
+    ax.set_ylabel("predicted with that value left out")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     return _save(fig, path)

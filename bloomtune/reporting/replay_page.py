@@ -18,7 +18,7 @@ from bloomtune.reporting.document import (
     independence_blocks,
     statistics_blocks,
 )
-from bloomtune.reporting.fidelity import describe, epoch_table
+from bloomtune.reporting.fidelity import between_text, describe, epoch_table
 from bloomtune.reporting.tables import HEADERS, rounded
 from bloomtune.reporting.trust import DISAGREES, ranking_text
 from bloomtune.settings import ReplayReportSettings
@@ -64,6 +64,13 @@ class ReplayPage:
                 "grid point (the mean over its training seeds); on the dashed line they agree. "
                 "Right: per epoch, Spearman's rho of live against table, and the noise ceiling "
                 "(one training seed against the others).",
+            )
+        found = contents.source.surrogate
+        if found is not None and len(found["held_out"]):
+            out["held_out"] = (
+                figures.held_out(found["held_out"], objective, out_dir / "held_out.png"),
+                "The curve model's predictions of each grid value's configurations with that "
+                "value left out, against the table.",
             )
         return out
 
@@ -123,11 +130,17 @@ class ReplayPage:
         the tuners' ranking with its interval, each tuner's percentile and spread."""
         source, objective = contents.source, contents.objective
         fid, found, said = source.fidelity, source.agreement, source.verdict
-        out = [("verdict" if said and said[0] == "agrees" else "unfair",
-                said[1] if said else describe(None, objective)),
-               ("subheading", "Trial by trial"), ("text", describe(fid, objective))]  # fmt: skip
+        out = [] if said is None else [("verdict" if said[0] == "agrees" else "unfair", said[1])]
+        out += [("subheading", "Trial by trial"), ("text", describe(fid, objective))]
         if fid is not None:
             out += [("image", drawn["fidelity"]), ("table", render.Table(epoch_table(fid), {}))]
+        grid = fid if source.model == "grid" else source.other
+        out += [
+            ("subheading", "Between grid values"),
+            ("text", between_text(source.surrogate, source.model, grid, objective)),
+        ]
+        if "held_out" in drawn:
+            out.append(("image", drawn["held_out"]))
         out += [("subheading", "The tuners' ranking"), ("text", ranking_text(found, objective))]
         if found is not None:
             means, spread = found["means"], found["spread"].set_index("tuner")
@@ -174,8 +187,8 @@ class ReplayPage:
 
 
 def _rounded(value, digits: int = 4):
-    if value is None:
-        return None
+    if value is None or isinstance(value, int | bool):
+        return value
     if isinstance(value, tuple):
         return [_rounded(v, digits) for v in value]
     return None if value != value else round(float(value), digits)  # NaN: None
@@ -184,7 +197,9 @@ def _rounded(value, digits: int = 4):
 def trust_record(source) -> dict:
     """The verdict and the numbers under it, for aggregates.json and the main report."""
     fid, found, said = source.fidelity, source.agreement, source.verdict
+    between = source.surrogate
     return {
+        "model": source.model,
         "verdict": said[0] if said else None,
         "reason": said[1] if said else describe(None, ""),
         "fidelity": None if fid is None else {
@@ -192,6 +207,14 @@ def trust_record(source) -> dict:
             **{name: _rounded(getattr(fid, name)) for name in (
                 "rho", "rho_ci", "matched", "ceiling", "gap_ci", "mad", "mad_matched",
                 "mad_ceiling", "mad_gap_ci", "bias", "bias_ci")},
+        },
+        "surrogate": None if between is None else {
+            **{f"held_out_{k}": {n: _rounded(v) for n, v in scores.items()}
+               for k, scores in between["scores"].items()},
+            "live": None if between["fidelity"] is None else {
+                n: _rounded(getattr(between["fidelity"], n))
+                for n in ("rho", "rho_ci", "mad", "matched", "ceiling", "gap_ci", "mad_matched",
+                          "mad_ceiling", "mad_gap_ci")},
         },
         "agreement": None if found is None else {
             "seeds": found["seeds"], "kendall_tau": _rounded(found["tau"]),

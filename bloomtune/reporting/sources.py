@@ -15,7 +15,7 @@ import pandas as pd
 from bloomtune.files import read_json
 from bloomtune.replay.evaluator import Table
 from bloomtune.reporting.fairness import fairness
-from bloomtune.reporting.fidelity import fidelity
+from bloomtune.reporting.fidelity import GridCurves, between_grid_values, fidelity
 from bloomtune.reporting.landscape import Landscape
 from bloomtune.reporting.overhead import overhead_shares
 from bloomtune.reporting.runs import Run, hyperparameters_text, run_folder
@@ -121,10 +121,10 @@ class ReplayedRuns:
     wall_note = " Wall time: the table's seconds, not measured."
 
     def __init__(self, replay_dir: Path, table_path: Path, tuning_dir: Path, live_seeds,
-                 grid: dict):  # fmt: skip
+                 grid: dict, model: str = "grid"):  # fmt: skip
         self.replay_dir, self.table_path = Path(replay_dir), Path(table_path)
         self.tuning_dir, self.live_seeds = Path(tuning_dir), tuple(live_seeds)
-        self.grid = dict(grid)
+        self.grid, self.model = dict(grid), model
 
     def load(self, tuners, seeds) -> list[Run]:
         runs = []
@@ -162,8 +162,15 @@ class ReplayedRuns:
         scores = reps[["tuner", "seed"]].assign(score=reps["best_validation"])
         trials, best = self._live(contents)
         self.agreement = agreement(best, scores, contents.objective)
-        table = Table(self.frame, contents.space)
-        self.fidelity = fidelity(trials, table, contents.space, self.grid, contents.objective)
+        space, objective = contents.space, contents.objective
+        table = Table(self.frame, space)
+        grid = fidelity(trials, GridCurves(table, space, self.grid, objective), space, objective)
+        self.surrogate = between_grid_values(table, space, self.grid, objective, trials,
+                                             contents.runs[0].best["settings"])  # fmt: skip
+        surrogate = self.surrogate["fidelity"] if self.surrogate else None
+        # the verdict is on what the replay read; the page shows the other beside it
+        self.fidelity, self.other = (surrogate, grid) if self.model == "surrogate" else (
+            grid, surrogate)  # fmt: skip
         self.verdict = verdict(self.fidelity, self.agreement)
 
     def _live(self, contents) -> tuple[pd.DataFrame, pd.DataFrame]:
