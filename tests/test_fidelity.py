@@ -161,9 +161,10 @@ def test_the_ranking_interval_is_a_bootstrap_over_the_shared_seeds():
 def test_a_reversed_ranking_does_not_agree_however_close_the_trials():
     table = _table({1: [0.0] * 18, 2: [0.0] * 18})
     fid = fidelity(_live(lambda c, i: 0.0), table, SPACE, "val_accuracy")
-    reversed_ranks = {"tau_ci": (-1.0, -0.4)}
+    reversed_ranks = {"tau": -0.8, "tau_ci": (-1.0, -0.4), "seeds": [1, 2, 3]}
     kind, reason = verdict(fid, reversed_ranks)
     assert kind == DISAGREES and "in reverse" in reason
+    assert "over the 3 seeds both have: Kendall's tau -0.80, 95% interval [-1.00, -0.40]" in reason
     assert not math.isnan(fid.rho_ci[0])
 
 

@@ -62,8 +62,9 @@ class ReplayPage:
                 ),  # fmt: skip
                 f"Left: every compared live trial's best {objective} against the table's at its "
                 "grid point (the mean over its training seeds); on the dashed line they agree. "
-                "Right: per epoch, Spearman's rho of live against table, and the noise ceiling "
-                "(one training seed against the others).",
+                "Right: per epoch, Spearman's rho of live against the table (its mean, and its "
+                "other seeds as the ceiling is) and the noise ceiling (one training seed against "
+                "the others).",
             )
         found = contents.source.surrogate
         if found is not None and len(found["held_out"]):

@@ -112,6 +112,18 @@ def verdict(fid: Fidelity | None, found: dict | None) -> tuple[str, str] | None:
     not agree."""
     if fid is None:
         return None
+    kind, said = _verdict(fid, found)
+    if found is not None:
+        tau = "undefined" if found["tau"] is None else f"{found['tau']:.2f}"
+        said += (
+            f" The tuners' ranking, live against replayed over the "
+            f"{counted(len(found['seeds']), 'seed')} both have: Kendall's tau {tau}, "
+            f"{CONFIDENCE:.0%} interval {ci_text(found['tau_ci'])}."
+        )
+    return kind, said
+
+
+def _verdict(fid: Fidelity, found: dict | None) -> tuple[str, str]:
     reversed_ = found is not None and not math.isnan(found["tau_ci"][1]) and found["tau_ci"][1] < 0
     ordered = fid.rho_ci[0] > 0
     if not ordered or reversed_:
