@@ -34,7 +34,7 @@ def _report(tmp_path, metrics: str | None):
         sys.executable, "scripts/report.py", "--params", "params.yaml",
         "--tuning", str(folder / "tuning"), "--metrics", str(folder / "metrics"),
         "--best-epoch", str(folder / "best_epoch"), "--out", str(folder / "report"),
-        "--log", str(log),
+        "--replay-verdict", str(folder / "metrics" / "replay.json"), "--log", str(log),
     ]  # fmt: skip
     return run(command, ROOT, check=False), log.read_text()
 

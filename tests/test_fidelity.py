@@ -223,3 +223,19 @@ def _key(hp):
     from bloomtune.replay.grid import key
 
     return key(hp)
+
+
+def test_a_range_at_one_grid_value_has_no_held_out_scores_and_replays_its_grid():
+    from bloomtune.reporting.fidelity import between_grid_values
+
+    one = {"learning_rate": [1.0e-4]}
+    rows = [{"config": c, **hp, "seed": 1, "epoch": e, "status": "complete",
+             "failure_reason": "", "loss": 1.0, "val_accuracy": 0.1 * c + 0.01 * e,
+             "val_loss": 1.0, "test_accuracy": 0.5, "test_loss": 1.0, "seconds": 1.0}
+            for c, hp in enumerate(configurations(SPACE, one)) for e in (1, 2, 3)]  # fmt: skip
+    table = Table(pd.DataFrame(rows), SPACE)
+    live = _live(lambda c, i: 0.0).iloc[:0]
+    settings = {"budget": {"max_epochs": EPOCHS}, "data_seed": 1}
+    found = between_grid_values(table, SPACE, one, "val_accuracy", live, settings)
+    assert found["held_out"].empty and found["scores"]["all"]["rho"] is None
+    assert found["fidelity"] is None

@@ -65,6 +65,9 @@ class CurveModel:
             rows = [(configs[c], curve) for (c, s), curve in table.curves.items()
                     if s == tab_seed and c in configs and _full(curve, epochs)
                     and not exclude(configs[c])]  # fmt: skip
+            if not rows:  # nothing to fit: the grid's curves stand
+                self.models[tab_seed] = None
+                continue
             x = np.array([features(space, hp) for hp, _ in rows])
             y = np.array([[r[c] for r in curve for c in EPOCH_COLUMNS] for _, curve in rows])
             state = derive_seed(seed, "surrogate", tab_seed)
@@ -82,7 +85,7 @@ class CurveModel:
         if config is None or (config, tab_seed) in self.table.failures:
             return None
         tabulated = self.table.curves[(config, tab_seed)]
-        if not _full(tabulated, self.epochs):
+        if not _full(tabulated, self.epochs) or self.models[tab_seed] is None:
             return tabulated
         cached = (key(hp), tab_seed)
         if cached not in self.cache:
@@ -124,8 +127,8 @@ def validate(table: Table, space: SearchSpace, grid: dict, epochs: int, objectiv
     way, rows = sign(objective), []
     configs = _configurations(table, space, grid)
     for dim in space:
-        if dim.choices is not None:
-            continue
+        if dim.choices is not None or len(values_of(dim, grid)) < 2:
+            continue  # a range at one grid value leaves nothing to predict it from
         for value in values_of(dim, grid):
             held = lambda hp, d=dim.name, v=value: hp.get(d) == v  # noqa: E731
             model = CurveModel(table, space, grid, epochs, seed, exclude=held)
