@@ -239,3 +239,14 @@ def test_a_range_at_one_grid_value_has_no_held_out_scores_and_replays_its_grid()
     found = between_grid_values(table, SPACE, one, "val_accuracy", live, settings)
     assert found["held_out"].empty and found["scores"]["all"]["rho"] is None
     assert found["fidelity"] is None
+
+
+def test_an_interval_leaves_out_resamples_where_rho_is_undefined():
+    from bloomtune.reporting.fidelity import cluster_intervals
+
+    # search ("a", 1) scores every trial alike: a resample of it alone has no rank correlation
+    frame = pd.DataFrame({"tuner": ["a"] * 4 + ["b"] * 4, "seed": [1] * 8,
+                          "live": [0.5] * 4 + [0.1, 0.2, 0.3, 0.4],
+                          "seed_1": [0.1, 0.2, 0.3, 0.4] * 2})  # fmt: skip
+    low, high = cluster_intervals(frame, [1])["rho"]
+    assert not math.isnan(low) and low <= high

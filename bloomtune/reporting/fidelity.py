@@ -15,6 +15,7 @@ Hyperband decide on early epochs."""
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,7 +200,12 @@ def cluster_intervals(frame: pd.DataFrame, seeds: list[int], seed: int = 0) -> d
     found = stats.bootstrap((np.arange(len(groups)),), pooled, vectorized=False,
                             n_resamples=RESAMPLES, confidence_level=CONFIDENCE,
                             method="percentile", rng=np.random.default_rng(seed))  # fmt: skip
-    low, high = found.confidence_interval
+    # SciPy's percentile interval, leaving out the resamples where a measure is undefined (one
+    # search drawn over and over, its scores all equal: no rank correlation)
+    tail = 100 * (1 - CONFIDENCE) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a measure undefined in every resample
+        low, high = np.nanpercentile(found.bootstrap_distribution, [tail, 100 - tail], axis=-1)
     return {n: (float(lo), float(hi)) for n, lo, hi in zip(names, low, high, strict=True)}
 
 
