@@ -26,6 +26,7 @@ from bloomtune.objective import sign
 from bloomtune.replay.evaluator import Table
 from bloomtune.replay.grid import key, snap
 from bloomtune.replay.surrogate import CurveModel, SurrogateCurves, held_out_scores, validate
+from bloomtune.reporting.tables import counted
 from bloomtune.space import SearchSpace
 from bloomtune.tuning.ledger import curve_values
 
@@ -280,10 +281,6 @@ def describe(fid: Fidelity | None, objective: str) -> str:
         "ceiling; what falls below it is the grid's (a suggestion snapped to its nearest "
         "point) or another difference between live training and the table's."
     )
-
-
-def counted(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def epoch_table(fid: Fidelity) -> pd.DataFrame:

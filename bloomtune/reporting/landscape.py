@@ -9,6 +9,7 @@ import math
 import pandas as pd
 
 from bloomtune.objective import higher_is_better, sign
+from bloomtune.reporting.tables import counted
 
 
 def curves_best(table: pd.DataFrame, objective: str, names: list[str]) -> pd.DataFrame:
@@ -64,7 +65,7 @@ class Landscape:
         top = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                         for k, v in self.top.items())  # fmt: skip
         return (
-            f"{self.configurations} configurations x {_count(self.seeds, 'training seed')}, "
+            f"{self.configurations} configurations x {counted(self.seeds, 'training seed')}, "
             f"{self.epochs} epochs tabulated ({self.seconds:.0f} s of training), "
             f"{self.failed} configurations failed. Best configuration by mean {self.objective} "
             f"over its seeds: {top} ({self.top_score:.4f}; test accuracy {self.top_test:.4f}). "
@@ -72,10 +73,6 @@ class Landscape:
             f"{q.iloc[2]:.4f}; the best and worst single curves {self.best:.4f} and "
             f"{self.worst:.4f} (the regret's 0 and 1)."
         )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _missing(value) -> bool:

@@ -53,6 +53,11 @@ def text(value) -> str:
     return "" if value is None else str(value)
 
 
+def counted(n: int, noun: str) -> str:
+    """ "1 seed", "3 seeds": a count with its noun."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 

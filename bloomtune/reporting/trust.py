@@ -14,7 +14,8 @@ from scipy import stats
 
 from bloomtune.objective import higher_is_better
 from bloomtune.reporting import statistics
-from bloomtune.reporting.fidelity import CONFIDENCE, RESAMPLES, Fidelity, ci_text, counted
+from bloomtune.reporting.fidelity import CONFIDENCE, RESAMPLES, Fidelity, ci_text
+from bloomtune.reporting.tables import counted
 
 AGREES, ORDERING, DISAGREES = "agrees", "ordering", "disagrees"
 
