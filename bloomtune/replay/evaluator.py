@@ -19,7 +19,7 @@ from bloomtune.space import SearchSpace
 EPOCH_COLUMNS = ("loss", "val_accuracy", "val_loss", "test_accuracy", "test_loss", "seconds")
 
 
-def _value(value):
+def cell_value(value):
     """A table cell as a plain Python value (None for an inactive dimension's empty cell)."""
     if hasattr(value, "item"):  # a NumPy scalar from the frame
         value = value.item()
@@ -37,18 +37,23 @@ class Table:
         columns = ["epoch", *EPOCH_COLUMNS]
         for (config, tab_seed), rows in frame.groupby(["config", "seed"], sort=True):
             first = rows.iloc[0]
-            self.index[key(space.active({n: _value(first[n]) for n in names}))] = int(config)
+            self.index[key(space.active({n: cell_value(first[n]) for n in names}))] = int(config)
             failed = rows[rows["status"] == "failed"]
             if len(failed):
                 self.failures[(int(config), int(tab_seed))] = failed.iloc[0]["failure_reason"]
             curve = rows[rows["epoch"] > 0].sort_values("epoch")
             self.curves[(int(config), int(tab_seed))] = [
                 {
-                    c: int(v) if c == "epoch" else _value(float(v))
+                    c: int(v) if c == "epoch" else cell_value(float(v))
                     for c, v in zip(columns, r, strict=True)
                 }
                 for r in curve[columns].itertuples(index=False)
             ]
+
+    def nearest(self, space: SearchSpace, grid: dict, hp: dict) -> int | None:
+        """The number of the configuration nearest to `hp` on the grid; None if the table
+        lacks it."""
+        return self.index.get(key(snap(space, grid, hp)))
 
     @classmethod
     def read(cls, path, space: SearchSpace) -> Table:
@@ -107,11 +112,11 @@ class TableEvaluator:
 
     def configuration(self, hp: dict) -> int:
         """The table's number of the suggestion's nearest grid point."""
-        snapped = snap(self.space, self.grid, hp)
-        try:
-            return self.table.index[key(snapped)]
-        except KeyError:
-            raise ValueError(f"configuration {snapped} is not in the table") from None
+        config = self.table.nearest(self.space, self.grid, hp)
+        if config is None:
+            snapped = snap(self.space, self.grid, hp)
+            raise ValueError(f"configuration {snapped} is not in the table")
+        return config
 
     def evaluate(self, request, on_epoch) -> None:
         config = self.configuration(request.hp)

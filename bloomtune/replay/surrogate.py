@@ -23,7 +23,7 @@ import pandas as pd
 
 from bloomtune.objective import sign
 from bloomtune.replay.evaluator import EPOCH_COLUMNS, Table
-from bloomtune.replay.grid import configurations, key, snap, values_of
+from bloomtune.replay.grid import configurations, key, values_of
 from bloomtune.seeds import derive_seed
 from bloomtune.space import SearchSpace
 
@@ -75,13 +75,10 @@ class CurveModel:
             self.models[tab_seed] = model.fit(x, y)
         self.cache: dict = {}
 
-    def grid_point(self, hp: dict) -> int | None:
-        return self.table.index.get(key(snap(self.space, self.grid, hp)))
-
     def curve(self, hp: dict, tab_seed: int) -> list[dict] | None:
         """Training seed `tab_seed`'s curve at `hp`: predicted, or the nearest grid point's
         where that one failed or diverged (None where it failed: its reason is the table's)."""
-        config = self.grid_point(hp)
+        config = self.table.nearest(self.space, self.grid, hp)
         if config is None or (config, tab_seed) in self.table.failures:
             return None
         tabulated = self.table.curves[(config, tab_seed)]

@@ -23,8 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from bloomtune.objective import sign
-from bloomtune.replay.evaluator import Table
-from bloomtune.replay.grid import key, snap
+from bloomtune.replay.evaluator import Table, cell_value
 from bloomtune.replay.surrogate import CurveModel, SurrogateCurves, held_out_scores, validate
 from bloomtune.reporting.tables import counted
 from bloomtune.space import SearchSpace
@@ -62,10 +61,9 @@ class Fidelity:
 def _choice(dim, value):
     """A ledger cell as the dimension's own value (a CSV reads 64 back as 64.0 beside an empty
     cell); None for an inactive dimension."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    value = cell_value(value)
+    if value is None:
         return None
-    if hasattr(value, "item"):
-        value = value.item()
     if dim.choices is not None:
         return next((c for c in dim.choices if c == value or str(c) == str(value)), value)
     return float(value)
@@ -87,7 +85,7 @@ class GridCurves:
     def curves(self, hp: dict) -> dict[int, dict[int, float]] | None:
         """{seed: {epoch: objective}} at hp's grid point; None where the table failed it."""
         active = {k: v for k, v in hp.items() if v is not None}
-        config = self.table.index.get(key(snap(self.space, self.grid, active)))
+        config = self.table.nearest(self.space, self.grid, active)
         found = {s: self.table.curves.get((config, s)) for s in self.seeds}
         if config is None or any(not c for c in found.values()):
             return None
